@@ -1,0 +1,172 @@
+"""The ``tsdividend`` command line: thin typer commands that call one library function each.
+
+Human output goes to stderr (rich); ``--json`` output is one JSON object per line on stdout.
+Errors from bad input (``ValueError`` subclasses such as ``DataError`` and ``ConfigError``) are
+printed as one clear line and exit with status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tsdividend import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    help="Self-supervised pretraining of time-series encoders and the pre-training dividend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="List, inspect and fetch benchmark datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+err = Console(stderr=True)
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data root (else $TSDIVIDEND_DATA, else the user cache dir).",
+        file_okay=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per line on stdout.")]
+
+
+def _clean_errors(fn: F) -> F:
+    """Turn bad-input errors into one red line on stderr and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, KeyError, FileNotFoundError) as e:
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+            err.print(f"[red]error:[/red] {msg}", highlight=False, markup=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"tsdividend {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show version."),
+    ] = False,
+) -> None:
+    """Self-supervised pretraining of time-series encoders and the pre-training dividend."""
+
+
+@data_app.command("list")
+@_clean_errors
+def data_list(data_dir: DataDirOpt = None, json_out: JsonOpt = False) -> None:
+    """List known dataset names and whether each is available here."""
+    from tsdividend.data import list_datasets
+
+    rows = list_datasets(data_dir)
+    if json_out:
+        for row in rows:
+            _print_json(row)
+        return
+    table = Table("name", "task", "available", "source")
+    for row in rows:
+        table.add_row(row["name"], row["task"], "yes" if row["available"] else "no", row["source"])
+    err.print(table)
+
+
+@data_app.command("info")
+@_clean_errors
+def data_info(
+    name: Annotated[str, typer.Argument(help="Dataset name, e.g. ucr/GunPoint.")],
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show a dataset's task, split sizes, channels, length and classes."""
+    from tsdividend.data import dataset_info
+
+    info = dataset_info(name, data_dir)
+    if json_out:
+        _print_json(info)
+        return
+    table = Table("field", "value")
+    for key, value in info.items():
+        table.add_row(key, "-" if value is None else str(value))
+    err.print(table)
+
+
+@data_app.command("fetch")
+@_clean_errors
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="Dataset name, e.g. forecast/ETTh1.")],
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Download a public dataset into the cache (sha256-verified, atomic writes)."""
+    from tsdividend.data import fetch
+
+    path = fetch(name, data_dir, progress=not json_out)
+    if json_out:
+        _print_json({"name": name, "path": str(path)})
+    else:
+        err.print(f"{name} -> {path}")
+
+
+@app.command("synth")
+@_clean_errors
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Output folder for shards + manifest.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="kernelsynth | lmc | mixup | anomaly")
+    ] = "kernelsynth",
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of series.")] = 1000,
+    length: Annotated[int, typer.Option("--length", min=16, help="Series length.")] = 1024,
+    seed: Annotated[int, typer.Option("--seed", help="Base seed; series i depends on (seed, i).")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Generate a synthetic corpus as Parquet shards (resumable after a kill)."""
+    from tsdividend.synth import write_shards
+
+    options: dict[str, Any] = {}
+    if kind == "mixup":
+        options["data_dir"] = data_dir
+    manifest = write_shards(
+        kind, n, length, out, seed=seed, workers=workers, progress=not json_out, **options
+    )
+    if json_out:
+        _print_json({"kind": kind, "n": n, "length": length, "manifest": str(manifest)})
+    else:
+        err.print(f"wrote {n} {kind} series of length {length} -> {manifest}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Frozen dataclass configs: dict/TOML loading with unknown-key rejection, overrides, hashing.
+
+Every config in the package is a ``@dataclass(frozen=True)`` that validates itself in
+``__post_init__``. This module turns plain dicts (from TOML or JSON) into those dataclasses,
+recursively, and back; applies ``"a.b=value"`` style overrides; and computes a stable hash of the
+resolved config, written next to every artifact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+C = TypeVar("C")
+
+
+class ConfigError(ValueError):
+    """A config value or key is invalid; the message names it and the valid choices."""
+
+
+def _dataclass_type(tp: Any) -> type | None:
+    """Return the dataclass inside ``tp`` (also ``X | None``), else None."""
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return tp
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if dataclasses.is_dataclass(arg) and isinstance(arg, type):
+                return arg
+    return None
+
+
+def from_dict(cls: type[C], data: dict[str, Any], where: str = "") -> C:
+    """Build dataclass ``cls`` from ``data``, recursing into nested dataclass fields.
+
+    Lists become tuples (configs are frozen and hashable).
+
+    Raises:
+        ConfigError: on a key ``cls`` does not have (listing the valid keys) or a non-dict where a
+            nested config is expected.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or cls.__name__}: expected a table/dict, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where or cls.__name__}: unknown key(s) {unknown}; valid keys: {sorted(fields)}"
+        )
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        sub = _dataclass_type(hints[key])
+        path = f"{where}.{key}" if where else key
+        if sub is not None and isinstance(value, dict):
+            kwargs[key] = from_dict(sub, value, path)
+        elif isinstance(value, list):
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where or cls.__name__}: {err}") from err
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """Plain, JSON-serialisable dict of a (nested) dataclass config; tuples become lists."""
+
+    def conv(v: Any) -> Any:
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {f.name: conv(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, (tuple, list)):
+            return [conv(x) for x in v]
+        if isinstance(v, Path):
+            return str(v)
+        return v
+
+    return conv(cfg)
+
+
+def load_toml(cls: type[C], path: str | Path) -> C:
+    """Read a TOML file into dataclass ``cls`` (unknown keys rejected, file named in errors)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from err
+    return from_dict(cls, data, where=str(path))
+
+
+def override(cfg: C, assignments: dict[str, Any]) -> C:
+    """Return a copy of ``cfg`` with dotted-path assignments applied, e.g. ``{"encoder.depth": 4}``.
+
+    Raises:
+        ConfigError: when a path names no field.
+    """
+    data = to_dict(cfg)
+    for dotted, value in assignments.items():
+        node = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(f"override {dotted!r}: {part!r} is not a nested config")
+            node = node[part]
+        if parts[-1] not in node:
+            raise ConfigError(f"override {dotted!r}: no key {parts[-1]!r}; valid: {sorted(node)}")
+        node[parts[-1]] = value
+    return from_dict(type(cfg), data)
+
+
+def config_hash(cfg: Any, length: int = 12) -> str:
+    """Stable hex digest of the resolved config (canonical JSON, sorted keys)."""
+    blob = json.dumps(to_dict(cfg), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]

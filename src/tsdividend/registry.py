@@ -1,0 +1,60 @@
+"""Named registries (objectives, generators, ...) with helpful errors.
+
+Modelled on timm's registry: an explicit ``@REG.register("name")`` decorator, ``get(name)`` that
+fails listing every valid name, and ``names()`` in registration order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A mapping from names to objects, filled by a decorator.
+
+    Args:
+        kind: what the registry holds, used in error messages (e.g. ``"objective"``).
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator registering ``obj`` under ``name``; a duplicate name is an error."""
+
+        def deco(obj: T) -> T:
+            if name in self._items:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._items[name] = obj
+            return obj
+
+        return deco
+
+    def get(self, name: str) -> T:
+        """Return the object registered as ``name``.
+
+        Raises:
+            KeyError: naming the unknown value and listing the valid ones.
+        """
+        try:
+            return self._items[name]
+        except KeyError:
+            valid = ", ".join(self._items) or "(none registered)"
+            raise KeyError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
+
+    def names(self) -> list[str]:
+        """Registered names in registration order."""
+        return list(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)

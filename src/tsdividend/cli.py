@@ -143,7 +143,9 @@ def synth(
     ] = "kernelsynth",
     n: Annotated[int, typer.Option("--n", min=1, help="Number of series.")] = 1000,
     length: Annotated[int, typer.Option("--length", min=16, help="Series length.")] = 1024,
-    seed: Annotated[int, typer.Option("--seed", help="Base seed; series i depends on (seed, i).")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Base seed; series i depends on (seed, i).")
+    ] = 0,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
     data_dir: DataDirOpt = None,
     json_out: JsonOpt = False,

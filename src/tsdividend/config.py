@@ -51,7 +51,9 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "") -> C:
             nested config is expected.
     """
     if not isinstance(data, dict):
-        raise ConfigError(f"{where or cls.__name__}: expected a table/dict, got {type(data).__name__}")
+        raise ConfigError(
+            f"{where or cls.__name__}: expected a table/dict, got {type(data).__name__}"
+        )
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(fields))

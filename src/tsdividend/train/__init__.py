@@ -1,0 +1,1 @@
+"""Pretraining engine: schedules, the one training loop, checkpoints, distributed helpers."""

@@ -1,0 +1,61 @@
+"""THE pooling rule: how per-token outputs become one vector per sample, for every downstream task.
+
+Rule: for each (sample, channel), the mean of the encoder's output tokens over its non-padded
+tokens (the CLS row excluded); then the C channel vectors are concatenated in channel order, giving
+(B, C * D) (= (B, D) for univariate data).
+
+Why the token mean and not CLS: only DINO-style objectives train the CLS output; NTP, MAE,
+diffusion and JEPA never put a loss on it, so a CLS probe would measure an untrained vector for
+them and the dividend comparison would be unfair. The mean over real tokens is trained (directly or
+through attention) by every objective, ignores padding so variable-length series pool correctly,
+and matches the "average token" representation used by TS2Vec-style probes.
+
+Why concatenate channels rather than average them: the encoder is channel-independent, so the only
+place channel identity survives is the position in this vector. A linear probe on the
+concatenation can still learn the channel mean (it is a linear function of it), but not the other
+way round; the reference pipelines likewise concatenate channels (seed paper: last token per
+channel, concatenated; NuTime: per-window channel tokens concatenated).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+
+def masked_token_mean(tokens: Tensor, padding: Tensor | None = None) -> Tensor:
+    """Mean over the non-padded tokens of each row.
+
+    Args:
+        tokens: (B', N, D) token outputs.
+        padding: (B', N) bool, True = padded (ignored); None = no padding.
+
+    Returns:
+        (B', D); a row whose tokens are all padded gives zeros (never NaN).
+    """
+    if padding is None:
+        return tokens.mean(dim=1)
+    keep = (~padding).to(tokens.dtype).unsqueeze(-1)  # (B', N, 1)
+    total = (tokens * keep).sum(dim=1)
+    return total / keep.sum(dim=1).clamp_min(1.0)
+
+
+def concat_channels(per_series: Tensor, n_channels: int) -> Tensor:
+    """(B*C, D) rows ordered ``b * C + c`` -> (B, C * D), channel 0's features first."""
+    bc, d = per_series.shape
+    if bc % n_channels:
+        raise ValueError(f"{bc} rows are not a multiple of n_channels={n_channels}")
+    return per_series.reshape(bc // n_channels, n_channels * d)
+
+
+def pool_embedding(tokens: Tensor, padding: Tensor | None, n_channels: int) -> Tensor:
+    """THE downstream rule: masked token mean per channel, channels concatenated.
+
+    Args:
+        tokens: (B*C, N, D) encoder outputs without the CLS row.
+        padding: (B*C, N) bool, True = padded token; None = none padded.
+        n_channels: C.
+
+    Returns:
+        (B, C * D) embeddings.
+    """
+    return concat_channels(masked_token_mean(tokens, padding), n_channels)

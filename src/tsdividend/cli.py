@@ -91,9 +91,10 @@ def data_list(data_dir: DataDirOpt = None, json_out: JsonOpt = False) -> None:
         for row in rows:
             _print_json(row)
         return
-    table = Table("name", "task", "available", "source")
+    table = Table("task", "available", "source")
+    table.add_column("name", overflow="fold")
     for row in rows:
-        table.add_row(row["name"], row["task"], "yes" if row["available"] else "no", row["source"])
+        table.add_row(row["task"], "yes" if row["available"] else "no", row["source"], row["name"])
     err.print(table)
 
 

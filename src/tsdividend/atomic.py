@@ -1,0 +1,40 @@
+"""Atomic file writes: a file appears complete under its final name, or not at all.
+
+Everything that must survive a kill (downloads, synthetic shards, manifests, checkpoints, result
+stores' side files) is written to a temporary name in the destination folder and moved into place
+with ``os.replace``, which is atomic on POSIX and Windows within one file system.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_target(dest: str | Path) -> Iterator[Path]:
+    """Yield a temp path next to ``dest``; on success fsync it and ``os.replace`` it into place,
+    on error delete it (``dest`` is then untouched)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)  # no-op after a successful replace
+
+
+def write_json(dest: str | Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``dest`` atomically."""
+    with atomic_target(dest) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")

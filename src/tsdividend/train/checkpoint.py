@@ -1,0 +1,162 @@
+"""Checkpoints: safetensors weights + JSON, written atomically; never pickle.
+
+Layout of a run folder::
+
+    OUT/
+      checkpoints/step-00000100/model.safetensors      objective state (encoder, heads, EMA ...)
+                               /optimizer.safetensors  optimiser tensors (moments, step counts)
+                               /state.json             step, configs, optimiser hyper-parameters
+      latest.json                                     {"step": 100, "path": "checkpoints/..."}
+      encoder.safetensors + encoder.json              the downstream encoder, for load_encoder()
+
+A checkpoint folder is written under a temporary name and renamed into place, then
+``latest.json`` is replaced atomically, so a kill at any moment leaves the previous checkpoint
+intact and ``latest.json`` always names a complete one. Resuming needs no RNG state: the trainer
+seeds every step from (seed, step, rank) and all schedules are pure functions of the step.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from tsdividend.atomic import atomic_target, write_json
+
+LATEST = "latest.json"
+ENCODER_WEIGHTS = "encoder.safetensors"
+ENCODER_META = "encoder.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder is missing, incomplete or inconsistent (the message names the file)."""
+
+
+def _contiguous(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+
+
+def flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Split ``optimizer.state_dict()`` into tensors (for safetensors) and a JSON-able rest."""
+    tensors: dict[str, Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, entry in state["state"].items():
+        for name, value in entry.items():
+            if isinstance(value, Tensor):
+                tensors[f"{idx}.{name}"] = value
+            else:
+                scalars.setdefault(str(idx), {})[name] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer(tensors: dict[str, Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`flatten_optimizer`."""
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    for idx, entry in meta["scalars"].items():
+        state.setdefault(int(idx), {}).update(entry)
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_checkpoint(
+    out: Path,
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    meta: dict[str, Any],
+    keep: int = 2,
+) -> Path:
+    """Write checkpoint ``step`` of ``model`` + ``optimizer`` under ``out`` atomically.
+
+    Args:
+        out: run folder.
+        step: optimiser steps done.
+        model: the objective module (its ``state_dict`` holds the encoder and everything else).
+        optimizer: its state is saved exactly (moments, step counts, hyper-parameters).
+        meta: JSON-able run description (configs, hash, versions) stored in ``state.json``.
+        keep: number of most recent checkpoint folders to keep.
+
+    Returns:
+        The checkpoint folder.
+    """
+    ckpt_root = Path(out) / "checkpoints"
+    ckpt_root.mkdir(parents=True, exist_ok=True)
+    final = ckpt_root / f"step-{step:08d}"
+    tmp = Path(tempfile.mkdtemp(dir=ckpt_root, prefix=f".step-{step:08d}."))
+    try:
+        save_file(_contiguous(model.state_dict()), str(tmp / "model.safetensors"))
+        opt_tensors, opt_meta = flatten_optimizer(optimizer.state_dict())
+        save_file(_contiguous(opt_tensors), str(tmp / "optimizer.safetensors"))
+        write_json(tmp / "state.json", {**meta, "step": step, "optimizer": opt_meta})
+        if final.exists():  # re-saving a step (after a resume): replace it
+            shutil.rmtree(final)
+        tmp.rename(final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    write_json(Path(out) / LATEST, {"step": step, "path": str(final.relative_to(out))})
+    for old in sorted(ckpt_root.glob("step-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    """The folder named by ``out/latest.json``, or None when the run has no checkpoint yet."""
+    pointer = Path(out) / LATEST
+    if not pointer.exists():
+        return None
+    try:
+        rel = json.loads(pointer.read_text())["path"]
+    except (json.JSONDecodeError, KeyError) as err:
+        raise CheckpointError(f"{pointer}: unreadable checkpoint pointer ({err})") from err
+    folder = Path(out) / rel
+    if not (folder / "state.json").exists():
+        raise CheckpointError(f"{pointer} names {folder}, which has no state.json")
+    return folder
+
+
+def load_checkpoint(
+    folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None
+) -> dict[str, Any]:
+    """Restore ``model`` (strictly: every key must match) and ``optimizer`` from ``folder``.
+
+    Returns:
+        The ``state.json`` content (step, configs ...).
+    """
+    folder = Path(folder)
+    for name in ("model.safetensors", "optimizer.safetensors", "state.json"):
+        if not (folder / name).exists():
+            raise CheckpointError(f"checkpoint {folder} is missing {name}")
+    meta = json.loads((folder / "state.json").read_text())
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    state = load_file(str(folder / "model.safetensors"), device=str(device))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{folder / 'model.safetensors'} does not match the model: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}"
+        )
+    if optimizer is not None:
+        tensors = load_file(str(folder / "optimizer.safetensors"), device=str(device))
+        optimizer.load_state_dict(unflatten_optimizer(tensors, meta["optimizer"]))
+    return meta
+
+
+def export_encoder(out: Path, encoder: nn.Module, meta: dict[str, Any]) -> None:
+    """Write the downstream encoder's weights and its description (``meta`` must contain the
+    resolved ``encoder_config``) so :func:`tsdividend.load_encoder` can rebuild it alone."""
+    if "encoder_config" not in meta:
+        raise ValueError("export_encoder meta needs 'encoder_config'")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = _contiguous(encoder.state_dict())
+    with atomic_target(out / ENCODER_WEIGHTS) as tmp:
+        save_file(weights, str(tmp))
+    write_json(out / ENCODER_META, meta)

@@ -65,3 +65,18 @@ def test_mismatched_model_is_a_clear_error(tmp_path):
     (latest_checkpoint(tmp_path) / "optimizer.safetensors").unlink()
     with pytest.raises(CheckpointError, match="missing optimizer.safetensors"):
         load_checkpoint(latest_checkpoint(tmp_path), model, opt)
+
+
+def test_shared_submodules_round_trip(tmp_path):
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.Linear(3, 3)
+            self.a = nn.ModuleDict({"core": self.core})  # the same module reachable twice
+
+    m = Shared()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    save_checkpoint(tmp_path, 1, m, opt, {})
+    m2 = Shared()
+    load_checkpoint(latest_checkpoint(tmp_path), m2, torch.optim.SGD(m2.parameters(), lr=0.1))
+    assert torch.equal(m2.core.weight, m.core.weight) and m2.a["core"] is m2.core

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import Tensor, nn
 
 from tsdividend.atomic import atomic_target, write_json
@@ -92,7 +92,9 @@ def save_checkpoint(
     final = ckpt_root / f"step-{step:08d}"
     tmp = Path(tempfile.mkdtemp(dir=ckpt_root, prefix=f".step-{step:08d}."))
     try:
-        save_file(_contiguous(model.state_dict()), str(tmp / "model.safetensors"))
+        # save_model drops aliases of shared tensors (e.g. a hybrid's sub-objectives holding the
+        # same encoder) and load_model restores them.
+        save_model(model, str(tmp / "model.safetensors"))
         opt_tensors, opt_meta = flatten_optimizer(optimizer.state_dict())
         save_file(_contiguous(opt_tensors), str(tmp / "optimizer.safetensors"))
         write_json(tmp / "state.json", {**meta, "step": step, "optimizer": opt_meta})
@@ -136,12 +138,15 @@ def load_checkpoint(
             raise CheckpointError(f"checkpoint {folder} is missing {name}")
     meta = json.loads((folder / "state.json").read_text())
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    state = load_file(str(folder / "model.safetensors"), device=str(device))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    weights = folder / "model.safetensors"
+    try:
+        missing, unexpected = load_model(model, str(weights), strict=False, device=str(device))
+    except RuntimeError as err:  # shape mismatch
+        raise CheckpointError(f"{weights} does not match the model: {err}") from err
     if missing or unexpected:
         raise CheckpointError(
-            f"{folder / 'model.safetensors'} does not match the model: missing {missing[:5]}, "
-            f"unexpected {unexpected[:5]}"
+            f"{weights} does not match the model: missing {sorted(missing)[:5]}, "
+            f"unexpected {sorted(unexpected)[:5]}"
         )
     if optimizer is not None:
         tensors = load_file(str(folder / "optimizer.safetensors"), device=str(device))

@@ -1,0 +1,121 @@
+"""The objective interface: one ``nn.Module`` per self-supervised objective around THE encoder.
+
+An objective receives the shared :class:`~tsdividend.encoder.Encoder` and owns everything else:
+heads, predictors, EMA targets, masks, views and loss weights. The trainer only ever calls
+``forward(batch) -> LossOutput``, ``on_after_step(step, total_steps)`` and
+``downstream_encoder()``; there is no objective-specific branch anywhere else.
+
+Randomness: every random draw of an objective (masks, views, noise, timesteps, slice directions)
+comes from ``batch.generator``, which the trainer seeds from (run seed, step, rank). Together with
+the pure schedules this makes a resumed run bit-identical to an uninterrupted one without saving
+any generator state.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from tsdividend.config import from_dict
+from tsdividend.encoder import Encoder
+from tsdividend.registry import Registry
+
+
+@dataclass
+class Batch:
+    """One training batch.
+
+    Attributes:
+        x: (B, C, T) float series (0.0 at unobserved steps).
+        mask: (B, C, T) bool, True = observed.
+        generator: the only source of randomness for the objective in this step (on x's device).
+    """
+
+    x: Tensor
+    mask: Tensor
+    generator: torch.Generator
+
+
+@dataclass
+class LossOutput:
+    """A scalar loss plus detached scalar tensors to log (no host sync until they are printed)."""
+
+    loss: Tensor
+    logs: dict[str, Tensor] = field(default_factory=dict)
+
+
+class Objective(nn.Module, abc.ABC):
+    """Base class of every objective.
+
+    Subclasses set ``name`` and ``config_cls`` (a frozen dataclass defined in the same file),
+    implement :meth:`forward`, and register with ``@OBJECTIVES.register(name)``.
+    """
+
+    name: ClassVar[str]
+    config_cls: ClassVar[type]
+
+    def __init__(self, encoder: Encoder, config: Any) -> None:
+        super().__init__()
+        if not isinstance(config, self.config_cls):
+            raise TypeError(
+                f"{type(self).__name__} needs a {self.config_cls.__name__}, got {type(config)}"
+            )
+        self.encoder = encoder
+        self.config = config
+
+    @abc.abstractmethod
+    def forward(self, batch: Batch) -> LossOutput:
+        """Compute the loss of one batch."""
+
+    def on_after_step(self, step: int, total_steps: int) -> None:  # noqa: B027 - optional hook
+        """Called after each optimiser step (``step`` = number of steps done): EMA, centering."""
+
+    def downstream_encoder(self) -> Encoder:
+        """The ONE encoder that evaluation uses (the EMA target/teacher where there is one)."""
+        return self.encoder
+
+    @classmethod
+    def tiny_config(cls) -> Any:
+        """A small config for CPU tests (default: the defaults)."""
+        return cls.config_cls()
+
+
+OBJECTIVES: Registry[type[Objective]] = Registry("objective")
+
+
+def build_objective(
+    name: str, encoder: Encoder, options: dict[str, Any] | None = None
+) -> Objective:
+    """Instantiate objective ``name`` on ``encoder`` with config overrides from ``options``."""
+    import tsdividend.objectives  # noqa: F401 - registers every objective
+
+    cls = OBJECTIVES.get(name)
+    config = from_dict(cls.config_cls, dict(options or {}), where=f"objective {name}")
+    return cls(encoder, config)
+
+
+def ema_copy(module: nn.Module) -> nn.Module:
+    """A frozen deep copy of ``module`` to serve as an EMA target (no gradients, ever)."""
+    target = copy.deepcopy(module)
+    for p in target.parameters():
+        p.requires_grad_(False)
+    return target
+
+
+@torch.no_grad()
+def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
+    """``target <- momentum * target + (1 - momentum) * online`` for parameters and float
+    buffers, outside ``forward`` (so it acts on the real module under data parallelism)."""
+    t_params = list(target.parameters())
+    o_params = [p.detach() for p in online.parameters()]
+    if len(t_params) != len(o_params):
+        raise ValueError("EMA target and online module have different parameter lists")
+    torch._foreach_lerp_(t_params, o_params, 1.0 - momentum)
+    for tb, ob in zip(target.buffers(), online.buffers(), strict=True):
+        if tb.is_floating_point():
+            tb.lerp_(ob, 1.0 - momentum)

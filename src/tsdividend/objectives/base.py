@@ -5,10 +5,12 @@ heads, predictors, EMA targets, masks, views and loss weights. The trainer only 
 ``forward(batch) -> LossOutput``, ``on_after_step(step, total_steps)`` and
 ``downstream_encoder()``; there is no objective-specific branch anywhere else.
 
-Randomness: every random draw of an objective (masks, views, noise, timesteps, slice directions)
-comes from ``batch.generator``, which the trainer seeds from (run seed, step, rank). Together with
-the pure schedules this makes a resumed run bit-identical to an uninterrupted one without saving
-any generator state.
+Randomness: every per-sample random draw of an objective (masks, views, noise, timesteps) comes
+from ``batch.generator``, which the trainer seeds from (run seed, step, rank); draws that must be
+identical on every data-parallel rank (SIGReg's slice directions) come from
+``batch.shared_generator``, seeded from (run seed, step) only. Together with the pure schedules this
+makes a resumed run bit-identical to an uninterrupted one without saving any generator state.
+Dropout uses torch's global RNG, which the trainer also reseeds every step.
 """
 
 from __future__ import annotations
@@ -33,12 +35,18 @@ class Batch:
     Attributes:
         x: (B, C, T) float series (0.0 at unobserved steps).
         mask: (B, C, T) bool, True = observed.
-        generator: the only source of randomness for the objective in this step (on x's device).
+        generator: per-rank source of randomness for this step (on x's device).
+        shared_generator: source of randomness identical on every rank (on x's device).
+        step: optimiser steps done before this batch; total_steps: steps of the run (for
+            objectives with step-dependent behaviour, e.g. DINO freezing its last layer).
     """
 
     x: Tensor
     mask: Tensor
     generator: torch.Generator
+    shared_generator: torch.Generator
+    step: int = 0
+    total_steps: int = 1
 
 
 @dataclass

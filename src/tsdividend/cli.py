@@ -166,6 +166,108 @@ def synth(
         err.print(f"wrote {n} {kind} series of length {length} -> {manifest}")
 
 
+@app.command("objectives")
+def objectives() -> None:
+    """List the self-supervised objectives, one line each."""
+    from tsdividend.objectives import OBJECTIVES
+
+    for name in OBJECTIVES.names():
+        doc = (OBJECTIVES.get(name).__doc__ or "").strip().splitlines()
+        typer.echo(f"{name:<10} {doc[0] if doc else ''}")
+
+
+def _parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values parsed as JSON when possible (numbers, bools, lists)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option expects key=value, got {pair!r}")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+@app.command("pretrain")
+@_clean_errors
+def pretrain(
+    out: Annotated[Path, typer.Option("--out", help="Run folder (checkpoints, encoder, metrics).")],
+    objective: Annotated[
+        str | None, typer.Option(help="See `tsdividend objectives`; default mae.")
+    ] = None,
+    tokenizer: Annotated[str | None, typer.Option(help="patch | nutime; default patch.")] = None,
+    depth: Annotated[int | None, typer.Option(min=1, help="Transformer blocks; default 8.")] = None,
+    d_model: Annotated[int | None, typer.Option(min=8, help="Token width; default 128.")] = None,
+    data: Annotated[
+        str | None, typer.Option(help="synthetic | real | mix; default synthetic.")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Optimiser steps; default 1000.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Global batch; default 128.")
+    ] = None,
+    context: Annotated[int | None, typer.Option(min=16, help="Window length; default 336.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate; default 1e-3.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed; default 0.")] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", help="Objective option key=value (repeatable).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML TrainConfig; flags override it.")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda; default auto.")] = None,
+    precision: Annotated[str | None, typer.Option(help="auto | fp32 | bf16; default auto.")] = None,
+    grad_accum: Annotated[
+        int | None, typer.Option(min=1, help="Micro-batches per step; default 1.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=0, help="Data worker processes; default 0.")
+    ] = None,
+    checkpoint_every: Annotated[int | None, typer.Option(min=1, help="Steps; default 500.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Pretrain THE encoder with one objective; writes checkpoints and the downstream encoder."""
+    from tsdividend.config import load_toml, override
+    from tsdividend.train.trainer import TrainConfig, train
+
+    cfg = load_toml(TrainConfig, config) if config else TrainConfig()
+    flags = {
+        "objective": objective,
+        "encoder.tokenizer": tokenizer,
+        "encoder.depth": depth,
+        "encoder.d_model": d_model,
+        "data.source": data,
+        "data.context": context,
+        "data.data_dir": str(data_dir) if data_dir else None,
+        "data.workers": workers,
+        "optim.lr": lr,
+        "steps": steps,
+        "batch_size": batch_size,
+        "seed": seed,
+        "device": device,
+        "precision": precision,
+        "grad_accum": grad_accum,
+        "checkpoint_every": checkpoint_every,
+    }
+    changes = {k: v for k, v in flags.items() if v is not None}
+    if option:
+        changes["objective_options"] = {**cfg.objective_options, **_parse_options(option)}
+    cfg = override(cfg, changes)
+    if cfg.checkpoint_every > cfg.steps:
+        cfg = override(cfg, {"checkpoint_every": cfg.steps})
+    result = train(cfg, out, resume=resume, progress=not json_out)
+    if json_out:
+        _print_json(result.to_json())
+    else:
+        err.print(
+            f"{result.objective}: {result.steps} steps, final loss {result.final_loss:.4f}, "
+            f"{result.samples_per_s:.0f} samples/s -> {result.checkpoint}"
+        )
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

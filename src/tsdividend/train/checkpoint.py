@@ -28,10 +28,9 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import Tensor, nn
 
 from tsdividend.atomic import atomic_target, write_json
+from tsdividend.encoder.embedder import ENCODER_META, ENCODER_WEIGHTS
 
 LATEST = "latest.json"
-ENCODER_WEIGHTS = "encoder.safetensors"
-ENCODER_META = "encoder.json"
 
 
 class CheckpointError(ValueError):
@@ -156,7 +155,7 @@ def load_checkpoint(
 
 def export_encoder(out: Path, encoder: nn.Module, meta: dict[str, Any]) -> None:
     """Write the downstream encoder's weights and its description (``meta`` must contain the
-    resolved ``encoder_config``) so :func:`tsdividend.load_encoder` can rebuild it alone."""
+    resolved ``encoder_config``) so :func:`tsdividend.encoder.load_encoder` rebuilds it alone."""
     if "encoder_config" not in meta:
         raise ValueError("export_encoder meta needs 'encoder_config'")
     out = Path(out)

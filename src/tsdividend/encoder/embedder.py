@@ -1,0 +1,108 @@
+"""NumPy-in, NumPy-out use of an encoder, and loading a pretrained one from its folder.
+
+``load_encoder(DIR)`` rebuilds THE encoder from ``DIR/encoder.json`` (its resolved config) and
+loads ``DIR/encoder.safetensors``: no pickle, no code from the checkpoint. The returned
+:class:`Embedder` runs in eval mode under ``torch.inference_mode`` in batches, on CPU or GPU, and is
+the embedder protocol every downstream task uses (the random-init baseline is the same class
+around an untrained encoder).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from tsdividend.config import from_dict
+from tsdividend.device import pick_device
+from tsdividend.encoder.transformer import Encoder, EncoderConfig
+
+ENCODER_WEIGHTS = "encoder.safetensors"
+ENCODER_META = "encoder.json"
+
+
+class Embedder:
+    """Wraps an :class:`Encoder` for (N, C, T) NumPy input.
+
+    Args:
+        encoder: the encoder (moved to ``device``, set to eval mode).
+        device: "auto" (CUDA when available), "cpu" or "cuda".
+        batch_size: series per forward pass.
+        meta: description (objective, step, config ...) kept for result rows.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        device: str = "auto",
+        batch_size: int = 256,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.device = pick_device(device)
+        self.encoder = encoder.to(self.device).eval()
+        self.batch_size = batch_size
+        self.meta = dict(meta or {})
+
+    @property
+    def config(self) -> EncoderConfig:
+        return self.encoder.config
+
+    def embed(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Pooled embeddings by THE rule of :mod:`tsdividend.encoder.pooling`.
+
+        Args:
+            X: (N, C, T) values; NaN marks a missing value (it is masked, never fed).
+            mask: optional (N, C, T) bool, True = observed (combined with ``~isnan(X)``).
+
+        Returns:
+            float32 (N, C * d_model).
+        """
+        X = np.asarray(X)
+        if X.ndim != 3:
+            raise ValueError(f"embed expects (N, C, T) input, got shape {X.shape}")
+        if mask is not None and np.shape(mask) != X.shape:
+            raise ValueError(f"mask shape {np.shape(mask)} differs from X shape {X.shape}")
+        finite = np.isfinite(X)
+        if np.isinf(X).any():
+            n, c, t = np.argwhere(np.isinf(X))[0]
+            raise ValueError(f"X holds an infinite value at series {n}, channel {c}, step {t}")
+        observed = finite if mask is None else finite & np.asarray(mask, bool)
+        values = np.where(observed, X, 0.0).astype(np.float32)
+        out = np.empty((X.shape[0], self.encoder.embedding_dim(X.shape[1])), np.float32)
+        with torch.inference_mode():
+            for i in range(0, X.shape[0], self.batch_size):
+                x = torch.from_numpy(values[i : i + self.batch_size]).to(self.device)
+                m = torch.from_numpy(observed[i : i + self.batch_size]).to(self.device)
+                out[i : i + self.batch_size] = self.encoder.embed(x, m).float().cpu().numpy()
+        return out
+
+
+def load_encoder(path: str | Path, device: str = "auto", batch_size: int = 256) -> Embedder:
+    """Rebuild the downstream encoder saved in run folder ``path``.
+
+    Raises:
+        FileNotFoundError: when ``path`` lacks ``encoder.json`` / ``encoder.safetensors``.
+        ValueError: when the weights do not match the config.
+    """
+    path = Path(path)
+    meta_path, weights_path = path / ENCODER_META, path / ENCODER_WEIGHTS
+    for p in (meta_path, weights_path):
+        if not p.exists():
+            raise FileNotFoundError(f"{p} not found: is {path} a tsdividend pretraining folder?")
+    meta = json.loads(meta_path.read_text())
+    config = from_dict(EncoderConfig, meta["encoder_config"], where=str(meta_path))
+    encoder = Encoder(config)
+    state = load_file(str(weights_path))
+    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"{weights_path} does not match {meta_path}: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}"
+        )
+    return Embedder(encoder, device=device, batch_size=batch_size, meta=meta)

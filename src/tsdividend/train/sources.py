@@ -1,0 +1,171 @@
+"""Pretraining data: the synthetic stream, a real corpus of train splits, or a mix.
+
+A source is a pure function of (step, shard): ``batch(step, shard, size)`` returns the same
+(size, 1, L) windows whatever process asks, so resuming at step ``s`` needs no saved position and
+data-parallel ranks together see exactly the single-process global batch.
+
+- ``synthetic``: series ``step * global_batch + shard * size + j`` of the generator (KernelSynth by
+  default), drawn exactly per index (``tsdividend.synth.generate``).
+- ``real``: random windows of the train splits of real datasets, channels split into univariate
+  series as NuTime does (``tsdividend.data.WindowSampler``); the test splits are never read.
+- ``mix``: each sample is synthetic with probability ``synthetic_ratio``, else real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from tsdividend.data import DataError, Dataset, WindowSampler, list_datasets, load_dataset
+
+SOURCES = ("synthetic", "real", "mix")
+
+# Used when no real dataset names are given: every available classification, anomaly and
+# forecasting dataset's train split (with no data dir: the small sets bundled with aeon).
+DEFAULT_REAL_TASKS = ("classification", "anomaly", "forecasting")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where pretraining windows come from.
+
+    Attributes:
+        source: "synthetic", "real" or "mix".
+        context: window length L in steps (336 = 21 patches of 16, the seed paper's context).
+        synth_kind: synthetic generator ("kernelsynth" or "lmc"; LMC channels are used as
+            univariate series).
+        real_datasets: dataset names for the real corpus; empty = every available dataset.
+        synthetic_ratio: fraction of synthetic samples in "mix", in [0, 1].
+        data_dir: data root for real datasets (else $TSDIVIDEND_DATA, else the cache).
+        workers: background processes preparing batches (0 = in the training process).
+    """
+
+    source: str = "synthetic"
+    context: int = 336
+    synth_kind: str = "kernelsynth"
+    real_datasets: tuple[str, ...] = ()
+    synthetic_ratio: float = 0.5
+    data_dir: str | None = None
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"data source {self.source!r} unknown; valid: {list(SOURCES)}")
+        if self.context < 16:
+            raise ValueError(f"context must be >= 16 steps, got {self.context}")
+        if not 0.0 <= self.synthetic_ratio <= 1.0:
+            raise ValueError(f"synthetic_ratio must be in [0, 1], got {self.synthetic_ratio}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0, got {self.workers}")
+
+
+def real_corpus(names: Sequence[str], data_dir: str | None) -> list[Dataset]:
+    """Load the datasets whose train splits form the real corpus (all available ones if empty)."""
+    if not names:
+        names = [
+            row["name"]
+            for row in list_datasets(data_dir)
+            if row["available"] and row["task"] in DEFAULT_REAL_TASKS
+        ]
+    if not names:
+        raise DataError("no real dataset available for pretraining; set --data-dir")
+    return [load_dataset(n, data_dir) for n in names]
+
+
+@dataclass
+class PretrainSource:
+    """Deterministic batches of (size, 1, L) float32 windows and bool masks.
+
+    Args:
+        config: the :class:`DataConfig`.
+        seed: run seed.
+        global_batch: samples per optimiser step over all shards (index arithmetic only).
+    """
+
+    config: DataConfig
+    seed: int
+    global_batch: int
+    _sampler: WindowSampler | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.config.source != "synthetic":
+            corpus = real_corpus(self.config.real_datasets, self.config.data_dir)
+            self._sampler = WindowSampler(corpus, self.config.context, split="train")
+
+    def batch(self, step: int, shard: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Windows for ``shard`` (of ``size`` samples) of optimiser step ``step``."""
+        cfg = self.config
+        rng = np.random.default_rng([self.seed, step, shard, 7])
+        first = step * self.global_batch + shard * size
+        n_synth = {"synthetic": size, "real": 0}.get(cfg.source)
+        is_synth = (
+            np.ones(size, bool)
+            if n_synth == size
+            else np.zeros(size, bool)
+            if n_synth == 0
+            else rng.random(size) < cfg.synthetic_ratio
+        )
+        x = np.zeros((size, 1, cfg.context), np.float32)
+        mask = np.ones((size, 1, cfg.context), bool)
+        idx = np.flatnonzero(is_synth)
+        if idx.size:
+            x[idx, 0] = self._synthetic(first + idx)
+        rest = np.flatnonzero(~is_synth)
+        if rest.size:
+            assert self._sampler is not None
+            x[rest], mask[rest] = self._sampler.sample(rest.size, rng)
+        return x, mask
+
+    def _synthetic(self, indices: np.ndarray) -> np.ndarray:
+        """Univariate synthetic series for sample ``indices``; a multivariate generator's series
+        ``k`` supplies samples ``k * C .. k * C + C - 1`` (its channels, as univariate series)."""
+        from tsdividend.synth import generate
+
+        out = np.empty((indices.size, self.config.context), np.float32)
+        cache: dict[int, np.ndarray] = {}
+        per = self._channels_per_series()
+        for row, i in enumerate(indices.tolist()):
+            k, c = divmod(i, per)
+            if k not in cache:
+                series = generate(self.config.synth_kind, k, self.seed, self.config.context)
+                cache[k] = np.atleast_2d(np.asarray(series, np.float32))
+            out[row] = cache[k][c]
+        return out
+
+    def _channels_per_series(self) -> int:
+        from tsdividend.synth import generate
+
+        if not hasattr(self, "_per"):
+            probe = generate(self.config.synth_kind, 0, self.seed, self.config.context)
+            self._per = int(np.atleast_2d(np.asarray(probe)).shape[0])
+        return self._per
+
+
+class ShardStream(torch.utils.data.IterableDataset):
+    """For each step ``start .. total - 1``, in order, the batches of this process's shards,
+    stacked: x (len(shards), size, 1, L) and mask alike.
+
+    With ``DataLoader(num_workers=W)`` worker ``w`` prepares steps ``start + w, start + w + W, ...``
+    and the loader returns them round-robin, so the order (and content) never depends on W.
+    """
+
+    def __init__(
+        self, source: PretrainSource, start: int, total: int, shards: Sequence[int], size: int
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.start, self.total = start, total
+        self.shards, self.size = tuple(shards), size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        w, n_w = (0, 1) if info is None else (info.id, info.num_workers)
+        for step in range(self.start + w, self.total, n_w):
+            parts = [self.source.batch(step, s, self.size) for s in self.shards]
+            yield (
+                torch.from_numpy(np.stack([p[0] for p in parts])),
+                torch.from_numpy(np.stack([p[1] for p in parts])),
+            )

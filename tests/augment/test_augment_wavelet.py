@@ -247,3 +247,15 @@ def test_autograd_flows_through_the_dwt() -> None:
     assert torch.autograd.gradcheck(lambda t: high_perturb(t, generator=gen(3)), (x,))
     soft_threshold(x).pow(2).sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_views_work_under_bf16_autocast():
+    from tsdividend.augment import high_perturb, soft_threshold
+
+    x = torch.randn(4, 2, 64)
+    g = torch.Generator().manual_seed(0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = soft_threshold(x)
+        z = high_perturb(x, generator=g)
+    assert y.dtype == x.dtype and z.dtype == x.dtype
+    assert torch.allclose(y, soft_threshold(x), atol=1e-6)

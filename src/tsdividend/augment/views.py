@@ -288,9 +288,14 @@ class ViewPipeline:
 
         Returns:
             ``(view, mask)``; the length changes only through a crop step with ``out_length``.
+            Views are data preparation: made with autocast off, in ``x``'s dtype (float32 for
+            anything narrower), whatever precision the training step runs in.
         """
-        for step in self.steps:
-            x, mask = step(x, generator=generator, mask=mask)
+        if x.dtype in (torch.float16, torch.bfloat16):
+            x = x.float()
+        with torch.autocast(x.device.type, enabled=False):
+            for step in self.steps:
+                x, mask = step(x, generator=generator, mask=mask)
         return x, mask
 
 

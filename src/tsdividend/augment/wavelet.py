@@ -120,7 +120,10 @@ def wavedec(x: Tensor, wavelet: str = "db4", level: int = 3, mode: str = "symmet
     if x.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"wavedec needs float32 or float64 input, got {x.dtype}")
     n = dwt_level(x.shape[-1], wavelet, level)
-    return list(ptwt.wavedec(x, _wavelet(wavelet), mode=mode, level=n))
+    # Autocast would hand ptwt's convolutions bf16/fp16 tensors, which it rejects; the DWT is
+    # data preparation, so it always runs in the input's float32/64.
+    with torch.autocast(x.device.type, enabled=False):
+        return list(ptwt.wavedec(x, _wavelet(wavelet), mode=mode, level=n))
 
 
 def waverec(coeffs: Sequence[Tensor], wavelet: str = "db4", length: int | None = None) -> Tensor:
@@ -135,7 +138,8 @@ def waverec(coeffs: Sequence[Tensor], wavelet: str = "db4", length: int | None =
     Returns:
         (..., length) tensor.
     """
-    y = ptwt.waverec(list(coeffs), _wavelet(wavelet))
+    with torch.autocast(coeffs[0].device.type, enabled=False):
+        y = ptwt.waverec(list(coeffs), _wavelet(wavelet))
     return y if length is None else y[..., :length]
 
 

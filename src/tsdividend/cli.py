@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -173,7 +174,8 @@ def objectives() -> None:
 
     for name in OBJECTIVES.names():
         doc = (OBJECTIVES.get(name).__doc__ or "").strip().splitlines()
-        typer.echo(f"{name:<10} {doc[0] if doc else ''}")
+        line = re.sub(r":\w+:`~?([^`]+)`", r"\1", doc[0] if doc else "").replace("``", "")
+        typer.echo(f"{name:<10} {line}")
 
 
 def _parse_options(pairs: list[str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """"auto" = this process's CUDA device when there is one, else the CPU.
+    """ "auto" = this process's CUDA device when there is one, else the CPU.
 
     Raises:
         ValueError: on an unknown name, or "cuda" without a CUDA device.

@@ -1,7 +1,10 @@
 """Self-supervised objectives on THE encoder, registered by name.
 
-Adding an objective = one file + one import line here + its test.
+Adding an objective = one file + its name in ``MODULES`` + its test. ``MODULES`` also fixes the
+registry's (and ``tsdividend objectives``') listing order: generative, latent, then the hybrid.
 """
+
+import importlib
 
 from tsdividend.objectives.base import (
     OBJECTIVES,
@@ -13,7 +16,12 @@ from tsdividend.objectives.base import (
     ema_update,
 )
 
+MODULES = ("ntp", "mae", "diffusion", "jepa", "lejepa", "dino", "byol", "hybrid")
+for _module in MODULES:
+    importlib.import_module(f"tsdividend.objectives.{_module}")  # registers the objective
+
 __all__ = [
+    "MODULES",
     "OBJECTIVES",
     "Batch",
     "LossOutput",

@@ -1,10 +1,11 @@
-"""Small heads shared by objectives (projectors, predictors, patch decoders)."""
+"""Small heads shared by objectives (projectors, predictors, patch decoders), plus the masked
+patch MSE that the reconstruction heads are trained with."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torch import nn
+from torch import Tensor, nn
 
 NORMS = ("none", "batch", "layer")
 
@@ -34,3 +35,34 @@ def mlp(dims: Sequence[int], *, norm: str = "none", last_bias: bool = True) -> n
                 layers.append(nn.LayerNorm(b))
             layers.append(nn.GELU())
     return nn.Sequential(*layers)
+
+
+class ResidualMLP(nn.Module):
+    """``fc2(GELU(fc1(x))) + skip(x)``: a 2-layer MLP with a linear skip connection.
+
+    The seed paper's NTP head (``NTPHead``, a TimesFM-style residual block d_model -> d_ff ->
+    patch_len plus a linear skip; Razmadze et al. 2026). No normalisation, so rows never interact.
+
+    Args:
+        d_in: input width. hidden: hidden width. d_out: output width.
+    """
+
+    def __init__(self, d_in: int, hidden: int, d_out: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(d_in, hidden)
+        self.fc2 = nn.Linear(hidden, d_out)
+        self.skip = nn.Linear(d_in, d_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(..., d_in) -> (..., d_out)."""
+        return self.fc2(nn.functional.gelu(self.fc1(x))) + self.skip(x)
+
+
+def patch_decoder(d_model: int, patch_len: int, hidden: int = 0) -> nn.Module:
+    """Per-token patch regressor: ``Linear(d_model -> patch_len)`` (PatchTST's pretraining head)
+    when ``hidden`` is 0, else :class:`ResidualMLP` ``(d_model, hidden, patch_len)``."""
+    if hidden < 0:
+        raise ValueError(f"hidden must be >= 0 (0 = linear head), got {hidden}")
+    if hidden == 0:
+        return nn.Linear(d_model, patch_len)
+    return ResidualMLP(d_model, hidden, patch_len)

@@ -29,6 +29,15 @@ class ConfigError(ValueError):
     """A config value or key is invalid; the message names it and the valid choices."""
 
 
+def check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is an int (not a bool) in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an int, got {value!r}")
+    if value < low or (high is not None and value > high):
+        span = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(f"{name} must be an int {span}, got {value}")
+
+
 def _dataclass_type(tp: Any) -> type | None:
     """Return the dataclass inside ``tp`` (also ``X | None``), else None."""
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):

@@ -25,11 +25,11 @@ def test_defaults_are_the_documented_reference_setting():
     ("override", "message"),
     [
         ({"tokenizer": "wavelet"}, r"tokenizer 'wavelet' unknown; valid: \['patch', 'nutime'\]"),
-        ({"patch_len": 0}, "patch_len must be >= 1, got 0"),
-        ({"stride": 17}, r"stride must be in \[1, 16\], got 17"),
-        ({"stride": 0}, r"stride must be in \[1, 16\], got 0"),
+        ({"patch_len": 0}, "patch_len must be an int >= 1, got 0"),
+        ({"stride": 17}, r"stride must be an int in \[1, 16\], got 17"),
+        ({"stride": 0}, r"stride must be an int in \[1, 16\], got 0"),
         ({"d_model": 100, "n_heads": 8}, "d_model=100 must be divisible by n_heads=8"),
-        ({"depth": 0}, "depth must be >= 1, got 0"),
+        ({"depth": 0}, "depth must be an int >= 1, got 0"),
         ({"depth": 2.5}, "depth must be an int, got 2.5"),
         ({"n_heads": True}, "n_heads must be an int, got True"),
         ({"mlp_ratio": 0.0}, r"mlp_ratio must be > 0 \(hidden >= 1\), got 0.0"),
@@ -37,9 +37,9 @@ def test_defaults_are_the_documented_reference_setting():
         ({"dropout": -0.1}, r"dropout must be in \[0, 1\), got -0.1"),
         ({"dropout": "0.1"}, "dropout must be a number, got '0.1'"),
         ({"pos_encoding": "rope"}, r"pos_encoding 'rope' unknown; valid: \['sincos', 'learned'\]"),
-        ({"max_len": 1}, "max_len must be >= 2, got 1"),
+        ({"max_len": 1}, "max_len must be an int >= 2, got 1"),
         ({"use_cls": 1}, "use_cls must be a bool, got 1"),
-        ({"nme_dim": 0}, "nme_dim must be >= 1, got 0"),
+        ({"nme_dim": 0}, "nme_dim must be an int >= 1, got 0"),
     ],
 )
 def test_invalid_values_name_the_value_and_valid_range(override, message):

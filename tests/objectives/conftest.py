@@ -42,3 +42,31 @@ def sine_batch(b: int = 8, c: int = 1, t: int = 128, seed: int = 0) -> Batch:
 @pytest.fixture
 def make_batch():
     return sine_batch
+
+
+def fit(obj, base: Batch, steps: int, lr: float, params=None) -> list[float]:
+    """Train ``obj`` for ``steps`` AdamW steps on the fixed series of ``base``, with a fresh
+    per-step generator (new masks / views / noise each step); returns the loss per step."""
+    params = [p for p in obj.parameters() if p.requires_grad] if params is None else params
+    opt = torch.optim.AdamW(params, lr=lr)
+    losses = []
+    for step in range(steps):
+        batch = Batch(
+            base.x,
+            base.mask,
+            torch.Generator().manual_seed(100 + step),
+            base.shared_generator,
+            step=step,
+            total_steps=steps,
+        )
+        loss = obj(batch).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        obj.on_after_step(step + 1, steps)
+        losses.append(float(loss.detach()))
+    return losses
+
+
+def mean_first_last(losses: list[float], k: int) -> tuple[float, float]:
+    return sum(losses[:k]) / k, sum(losses[-k:]) / k

@@ -15,7 +15,7 @@ from tsdividend.objectives.diffusion import (
     cosine_alpha_bar,
 )
 
-from .conftest import sine_batch, tiny_encoder
+from .conftest import fit, mean_first_last, sine_batch, tiny_encoder
 
 P = 16
 
@@ -140,7 +140,7 @@ def test_decoder_query_j_uses_encoder_output_j_only():
 def test_config_errors_name_the_bad_value():
     with pytest.raises(ConfigError, match="timesteps must be an int >= 1, got 0"):
         DiffusionConfig(timesteps=0)
-    with pytest.raises(ConfigError, match="decoder_depth must be an int >= 1"):
+    with pytest.raises(ConfigError, match="decoder_depth must be an int, got 1.5"):
         DiffusionConfig(decoder_depth=1.5)
     with pytest.raises(ConfigError, match="cosine_s must be a number > 0, got 0"):
         DiffusionConfig(cosine_s=0)
@@ -159,15 +159,5 @@ def test_downstream_is_the_online_encoder_and_depth_is_configurable():
 def test_loss_falls_on_sines(tokenizer):
     torch.manual_seed(0)
     obj = DiffusionObjective(tiny_encoder(tokenizer), DiffusionObjective.tiny_config())
-    opt = torch.optim.AdamW(obj.parameters(), lr=3e-3)
-    base = sine_batch(b=8)
-    losses = []
-    for step in range(40):
-        batch = Batch(base.x, base.mask, torch.Generator().manual_seed(step), base.shared_generator)
-        loss = obj(batch).loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    first, last = mean_first_last(fit(obj, sine_batch(b=8), 40, lr=3e-3), 5)
     assert last < 0.5 * first, (first, last)  # measured about 0.2x

@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from tsdividend.config import ConfigError
-from tsdividend.objectives import Batch
 from tsdividend.objectives.mae import MAEConfig, MAEObjective, hidden_steps, random_patch_mask
 
-from .conftest import sine_batch, tiny_encoder
+from .conftest import fit, mean_first_last, sine_batch, tiny_encoder
 
 P = S = 16  # the tiny encoder's patch length and stride
 
@@ -131,15 +130,5 @@ def test_downstream_is_the_online_encoder():
 def test_loss_falls_on_sines(tokenizer):
     torch.manual_seed(0)
     obj = MAEObjective(tiny_encoder(tokenizer), MAEObjective.tiny_config())
-    opt = torch.optim.AdamW(obj.parameters(), lr=3e-3)
-    base = sine_batch(b=16)
-    losses = []
-    for step in range(60):
-        batch = Batch(base.x, base.mask, torch.Generator().manual_seed(step), base.shared_generator)
-        loss = obj(batch).loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
+    first, last = mean_first_last(fit(obj, sine_batch(b=16), 60, lr=3e-3), 10)
     assert last < 0.9 * first, (first, last)  # measured about 0.8x

@@ -12,7 +12,7 @@ from tsdividend.objectives import Batch
 from tsdividend.objectives.heads import ResidualMLP
 from tsdividend.objectives.ntp import NTPConfig, NTPObjective
 
-from .conftest import sine_batch, tiny_encoder
+from .conftest import fit, mean_first_last, sine_batch, tiny_encoder
 
 P = S = 16  # the tiny encoder's patch length and stride
 
@@ -122,15 +122,5 @@ def test_downstream_is_the_online_encoder():
 def test_loss_falls_on_sines(tokenizer):
     torch.manual_seed(0)
     obj = NTPObjective(tiny_encoder(tokenizer), NTPObjective.tiny_config())
-    opt = torch.optim.AdamW(obj.parameters(), lr=3e-3)
-    base = sine_batch(b=8)
-    losses = []
-    for step in range(40):
-        batch = Batch(base.x, base.mask, torch.Generator().manual_seed(step), base.shared_generator)
-        loss = obj(batch).loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    first, last = mean_first_last(fit(obj, sine_batch(b=8), 40, lr=3e-3), 5)
     assert last < 0.5 * first, (first, last)  # measured about 0.1x

@@ -29,20 +29,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from tsdividend.config import ConfigError
+from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder.layers import Block, attention_mask, sincos_table
 from tsdividend.encoder.pooling import pool_embedding
 from tsdividend.tokenizer import TOKENIZERS, Patches, TokenBatch, build_tokenizer, check_series
 
 POS_ENCODINGS = ("sincos", "learned")
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an int, got {value!r}")
-    if value < low or (high is not None and value > high):
-        span = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ConfigError(f"{name} must be {span}, got {value}")
 
 
 @dataclass(frozen=True)
@@ -82,15 +74,15 @@ class EncoderConfig:
     def __post_init__(self) -> None:
         if self.tokenizer not in TOKENIZERS:
             raise ConfigError(f"tokenizer {self.tokenizer!r} unknown; valid: {TOKENIZERS.names()}")
-        _check_int("patch_len", self.patch_len, 1)
-        _check_int("stride", self.stride, 1, self.patch_len)
-        _check_int("d_model", self.d_model, 1)
-        _check_int("depth", self.depth, 1)
-        _check_int("n_heads", self.n_heads, 1)
+        check_int("patch_len", self.patch_len, 1)
+        check_int("stride", self.stride, 1, self.patch_len)
+        check_int("d_model", self.d_model, 1)
+        check_int("depth", self.depth, 1)
+        check_int("n_heads", self.n_heads, 1)
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
-        _check_int("max_len", self.max_len, 2)
-        _check_int("nme_dim", self.nme_dim, 1)
+        check_int("max_len", self.max_len, 2)
+        check_int("nme_dim", self.nme_dim, 1)
         for name in ("mlp_ratio", "dropout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -46,7 +46,7 @@ from torch import Tensor
 
 from tsdividend.augment import make_view
 from tsdividend.augment.views import VIEWS
-from tsdividend.config import ConfigError
+from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder import Encoder
 from tsdividend.losses.similarity import normalized_mse
 from tsdividend.objectives.base import (
@@ -57,7 +57,7 @@ from tsdividend.objectives.base import (
     ema_copy,
     ema_update,
 )
-from tsdividend.objectives.dino import check_int, check_representation, row_embedding
+from tsdividend.objectives.dino import check_representation, row_embedding
 from tsdividend.objectives.heads import mlp
 from tsdividend.train.schedules import ema_momentum
 

@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsdividend.config import ConfigError
+from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder import MLP, Encoder, sincos_table
 from tsdividend.losses.reconstruction import masked_mse
 from tsdividend.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
@@ -81,9 +81,7 @@ class DiffusionConfig:
 
     def __post_init__(self) -> None:
         for name in ("timesteps", "decoder_depth"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ConfigError(f"{name} must be an int >= 1, got {v!r}")
+            check_int(name, getattr(self, name), 1)
         for name, ok, span in (
             ("cosine_s", lambda v: v > 0, "> 0"),
             ("dropout", lambda v: 0 <= v < 1, "in [0, 1)"),

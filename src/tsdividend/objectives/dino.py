@@ -62,7 +62,7 @@ from torch import Tensor, nn
 
 from tsdividend.augment import RandomResizedCrop, make_view
 from tsdividend.augment.views import VIEWS
-from tsdividend.config import ConfigError
+from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder import Encoder
 from tsdividend.encoder.pooling import masked_token_mean
 from tsdividend.losses.distillation import dino_loss, update_center
@@ -78,12 +78,6 @@ from tsdividend.objectives.heads import mlp
 from tsdividend.train.schedules import ema_momentum
 
 REPRESENTATIONS = ("mean", "cls")
-
-
-def check_int(name: str, value: object, low: int) -> None:
-    """Raise :class:`ConfigError` unless ``value`` is an int (not a bool) >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name} must be an int >= {low}, got {value!r}")
 
 
 def check_representation(value: str) -> None:

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tsdividend.config import ConfigError
+from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder import Encoder
 from tsdividend.encoder.layers import MLP, sincos_table
 from tsdividend.losses.latent import (
@@ -80,9 +80,7 @@ class JEPAConfig:
 
     def __post_init__(self) -> None:
         for name in ("num_blocks", "pred_depth", "pred_heads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be an int >= 1, got {value!r}")
+            check_int(name, getattr(self, name), 1)
         w = self.pred_width
         if w is not None and (isinstance(w, bool) or not isinstance(w, int) or w < 1):
             raise ConfigError(f"pred_width must be None or an int >= 1, got {self.pred_width!r}")

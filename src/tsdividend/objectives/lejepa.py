@@ -45,7 +45,7 @@ from torch import Tensor, nn
 
 from tsdividend.augment import make_view
 from tsdividend.augment.views import VIEWS
-from tsdividend.config import ConfigError
+from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder import Encoder
 from tsdividend.encoder.pooling import masked_token_mean
 from tsdividend.losses.multiview import REDUCTIONS, sigreg_per_view, view_invariance
@@ -79,9 +79,7 @@ class LeJEPAConfig:
         if not 0.0 <= self.sigreg_weight <= 1.0:
             raise ConfigError(f"sigreg_weight must be in [0, 1], got {self.sigreg_weight!r}")
         for name, low in (("num_slices", 1), ("n_knots", 2), ("proj_hidden", 1), ("proj_dim", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"{name} must be an int >= {low}, got {value!r}")
+            check_int(name, getattr(self, name), low)
         if not self.t_max > 0:
             raise ConfigError(f"t_max must be > 0, got {self.t_max!r}")
         if self.invariance_reduction not in REDUCTIONS:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from tsdividend.config import ConfigError
+from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder import Encoder
 from tsdividend.losses.reconstruction import masked_mse
 from tsdividend.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
@@ -68,8 +68,7 @@ class NTPConfig:
     head: str = "residual"
 
     def __post_init__(self) -> None:
-        if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
-            raise ConfigError(f"horizon must be an int >= 1, got {self.horizon!r}")
+        check_int("horizon", self.horizon, 1)
         if self.positions not in POSITIONS:
             raise ConfigError(f"positions {self.positions!r} unknown; valid: {list(POSITIONS)}")
         if self.head not in HEADS:

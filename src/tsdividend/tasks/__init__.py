@@ -1,0 +1,1 @@
+"""Downstream protocols: classification, anomaly detection, forecasting, clustering, baselines."""

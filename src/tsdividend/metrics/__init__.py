@@ -4,6 +4,16 @@
 in every result row, and the dividend uses it to orient gains. No torch in this package.
 """
 
+from tsdividend.metrics.anomaly import (
+    auc_pr,
+    auc_roc,
+    best_f1,
+    pa_f1,
+    ucr_score,
+    vus,
+    vus_pr,
+    vus_roc,
+)
 from tsdividend.metrics.base import METRICS, Metric, metric
 from tsdividend.metrics.classification import accuracy, balanced_accuracy
 from tsdividend.metrics.clustering import ari, nmi
@@ -14,9 +24,17 @@ __all__ = [
     "Metric",
     "accuracy",
     "ari",
+    "auc_pr",
+    "auc_roc",
     "balanced_accuracy",
+    "best_f1",
     "mae",
     "metric",
     "mse",
     "nmi",
+    "pa_f1",
+    "ucr_score",
+    "vus",
+    "vus_pr",
+    "vus_roc",
 ]

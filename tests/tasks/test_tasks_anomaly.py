@@ -1,0 +1,149 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from tsdividend.config import ConfigError
+from tsdividend.data import load_dataset
+from tsdividend.data.dataset import Dataset
+from tsdividend.encoder import EncoderConfig
+from tsdividend.metrics import METRICS
+from tsdividend.tasks.anomaly import (
+    AnomalyConfig,
+    _spread,
+    _Windows,
+    anomaly_scores,
+    evaluate_anomaly,
+    window_starts,
+)
+from tsdividend.tasks.base import EncoderUnderTest
+
+TINY = EncoderConfig(d_model=32, depth=2, n_heads=4, dropout=0.0)
+FAST = AnomalyConfig(context=128, decoder_max_epochs=30)
+
+
+def sine_with_spike(name: str = "anomaly/ucr/999_sine") -> Dataset:
+    """A clean sine (period 50) with a +4 spike on steps 1700..1703; normal prefix of 1000."""
+    T = 2400
+    x = np.sin(2 * np.pi * np.arange(T) / 50)
+    x[1700:1704] += 4.0
+    y = np.zeros((1, T), np.uint8)
+    y[0, 1700:1704] = 1
+    return Dataset(
+        name=name,
+        task="anomaly",
+        X=x[None, None].astype(np.float32),
+        mask=np.ones((1, 1, T), bool),
+        y=y,
+        time_splits={"train": (0, 1000), "test": (1000, T)},
+    )
+
+
+def test_window_starts_cover_the_span_with_the_last_aligned_to_the_end():
+    starts = window_starts(1000, 2400, 336, 336)
+    assert starts.tolist() == [1000, 1336, 1672, 2008, 2064]
+    covered = np.zeros(2400, bool)
+    for s in starts:
+        covered[s : s + 336] = True
+    assert covered[1000:].all() and not covered[:1000].any()
+    assert window_starts(0, 336, 336, 84).tolist() == [0]
+    with pytest.raises(ValueError, match="shorter"):
+        window_starts(0, 100, 336, 336)
+
+
+def test_spread_averages_every_window_and_token_covering_a_step():
+    # two windows of 4 steps (tokens of 2 steps, stride 2) starting at 0 and 2: steps 2..3 are
+    # covered by window 0's token 1 (value 1) and window 1's token 0 (value 3) -> mean 2.
+    vals = np.zeros((2, 1, 2, 2))
+    vals[0, 0, 1] = 1.0
+    vals[1, 0, 0] = 3.0
+    vals[1, 0, 1] = 5.0
+    obs = np.ones_like(vals, bool)
+    w = _Windows(np.array([0, 2]), np.zeros((2, 1, 2, 1)), np.zeros((2, 1, 2), bool), vals, obs,
+                 np.ones((2, 1)))  # fmt: skip
+    assert _spread(vals, w, stride=2, offset=0, length=6).tolist() == [0, 0, 2, 2, 5, 5]
+
+
+def test_both_scorers_find_an_injected_spike():
+    rows = evaluate_anomaly(EncoderUnderTest("random", TINY), sine_with_spike(), FAST, 0,
+                            device="cpu")  # fmt: skip
+    got = {r.metric: r.value for r in rows}
+    assert got["knn/ucr_score"] == 1.0 and got["recon/ucr_score"] == 1.0
+    assert got["knn/auc_roc"] > 0.95 and got["recon/auc_roc"] > 0.95
+    assert set(got) == {f"{s}/{m}" for s in ("recon", "knn")
+                        for m in ("ucr_score", "vus_pr", "auc_pr", "auc_roc")}  # fmt: skip
+
+
+def test_nab_and_msl_names_get_f1_metrics_and_pa_f1_as_extra():
+    rows = evaluate_anomaly(EncoderUnderTest("random", TINY),
+                            sine_with_spike("anomaly/nab/synthetic/sine.csv"), FAST, 0,
+                            device="cpu")  # fmt: skip
+    got = {r.metric: r for r in rows}
+    assert {m.split("/")[1] for m in got} == {"vus_pr", "auc_pr", "best_f1", "pa_f1"}
+    for r in rows:
+        assert r.higher_is_better == METRICS.get(r.metric.split("/")[1]).higher_is_better
+        assert r.regime == "probe" and r.init == "random" and r.task == "anomaly"
+    assert got["knn/pa_f1"].value >= got["knn/best_f1"].value
+
+
+def test_test_labels_are_not_read_before_scoring():
+    data = sine_with_spike()
+    poisoned = dataclasses.replace(data, y=data.y.copy())
+    poisoned.y[0, 1000:] = 1 - poisoned.y[0, 1000:]  # flip every test label
+    poisoned.y[0, 1300:1320] = 1
+    enc = EncoderUnderTest("random", TINY)
+    clean, d1 = anomaly_scores(enc.encoder(0), data, FAST, 0, device="cpu")
+    dirty, d2 = anomaly_scores(enc.encoder(0), poisoned, FAST, 0, device="cpu")
+    assert d1 == d2  # same windows and the same early-stopped decoder epoch
+    for k in clean:
+        np.testing.assert_array_equal(clean[k], dirty[k])
+    a = evaluate_anomaly(enc, data, FAST, 0, device="cpu")
+    b = evaluate_anomaly(enc, poisoned, FAST, 0, device="cpu")
+    assert a[0].extra["decoder_epochs"] == b[0].extra["decoder_epochs"]
+    assert [r.value for r in a] != [r.value for r in b]  # the labels do matter at the end
+
+
+def test_scores_are_deterministic_and_the_encoder_stays_frozen():
+    enc = EncoderUnderTest("random", TINY)
+    module = enc.encoder(1)
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    s1, _ = anomaly_scores(module, sine_with_spike(), FAST, 1, device="cpu")
+    s2, _ = anomaly_scores(enc.encoder(1), sine_with_spike(), FAST, 1, device="cpu")
+    for k in s1:
+        assert s1[k].shape == (1400,) and np.isfinite(s1[k]).all()
+        np.testing.assert_array_equal(s1[k], s2[k])
+    assert all(torch.equal(before[k], v) for k, v in module.state_dict().items())
+
+
+def test_aeon_bundled_ucr_135_end_to_end():
+    data = load_dataset("anomaly/ucr/135")
+    rows = evaluate_anomaly(EncoderUnderTest("random", TINY), data, AnomalyConfig(), 0,
+                            device="cpu")  # fmt: skip
+    assert len(rows) == 8
+    for r in rows:
+        assert 0.0 <= r.value <= 1.0 and r.dataset == "anomaly/ucr/135"
+        assert r.wall_seconds > 0 and r.extra["window"] == 336
+    assert rows[0].extra["test_windows"] == 19  # ceil(6301 / 336), the last one end-aligned
+
+
+def test_scratch_and_finetune_are_refused_with_the_reason():
+    with pytest.raises(ValueError, match="'random'"):
+        evaluate_anomaly(EncoderUnderTest("scratch", TINY), sine_with_spike(), FAST, 0)
+    with pytest.raises(ConfigError, match="probe"):
+        AnomalyConfig(regime="finetune")
+    with pytest.raises(ConfigError, match="val_fraction"):
+        AnomalyConfig(val_fraction=1.0)
+
+
+def test_a_test_part_without_anomaly_is_an_error():
+    data = sine_with_spike()
+    clean = dataclasses.replace(data, y=np.zeros_like(data.y))
+    with pytest.raises(ValueError, match="no labelled anomaly"):
+        evaluate_anomaly(EncoderUnderTest("random", TINY), clean, FAST, 0, device="cpu")
+
+
+def test_real_ucr_anomaly_series(shared_data):
+    data = load_dataset("anomaly/ucr/025", shared_data)
+    rows = evaluate_anomaly(EncoderUnderTest("random", TINY), data, FAST, 0, device="cpu")
+    assert len(rows) == 8 and all(np.isfinite(r.value) for r in rows)

@@ -270,6 +270,90 @@ def pretrain(
         )
 
 
+TASKS = {
+    "classification": ("classification", "evaluate_classification", "ClassificationConfig"),
+    "anomaly": ("anomaly", "evaluate_anomaly", "AnomalyConfig"),
+    "forecasting": ("forecasting", "evaluate_forecasting", "ForecastingConfig"),
+    "clustering": ("clustering", "evaluate_clustering", "ClusteringConfig"),
+}
+
+
+def _emit_rows(rows: list[Any], json_out: bool) -> None:
+    if json_out:
+        for row in rows:
+            _print_json(row.to_json())
+        return
+    table = Table("dataset", "encoder", "regime", "seed", "metric", "value")
+    for r in rows:
+        table.add_row(r.dataset, r.encoder_id, r.regime, str(r.seed), r.metric, f"{r.value:.4f}")
+    err.print(table)
+
+
+@app.command("evaluate")
+@_clean_errors
+def evaluate(
+    checkpoint: Annotated[
+        str, typer.Option(help="Pretraining run folder, 'random' (frozen) or 'scratch'.")
+    ],
+    task: Annotated[str, typer.Option(help="classification | anomaly | forecasting | clustering")],
+    dataset: Annotated[str, typer.Option(help="Dataset name(s), comma-separated.")],
+    regime: Annotated[str, typer.Option(help="probe | finetune")] = "probe",
+    seed: Annotated[int, typer.Option(help="Seed of the stochastic parts.")] = 0,
+    tokenizer: Annotated[
+        str | None, typer.Option(help="random/scratch architecture; default patch.")
+    ] = None,
+    depth: Annotated[int | None, typer.Option(help="random/scratch depth; default 8.")] = None,
+    d_model: Annotated[int | None, typer.Option(help="random/scratch width; default 128.")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evaluate an encoder (or the random / scratch baseline) on a downstream task."""
+    import importlib
+
+    from tsdividend.config import override
+    from tsdividend.data import load_dataset
+    from tsdividend.encoder import EncoderConfig
+    from tsdividend.tasks.base import EncoderUnderTest
+
+    if task not in TASKS:
+        raise ValueError(f"task {task!r} unknown; valid: {list(TASKS)}")
+    arch = {"tokenizer": tokenizer, "depth": depth, "d_model": d_model}
+    arch = {k: v for k, v in arch.items() if v is not None}
+    if arch and checkpoint not in ("random", "scratch"):
+        raise ValueError("--tokenizer/--depth/--d-model describe random/scratch encoders only")
+    enc = EncoderUnderTest.from_arg(checkpoint, override(EncoderConfig(), arch))
+    module, fn_name, cfg_name = TASKS[task]
+    mod = importlib.import_module(f"tsdividend.tasks.{module}")
+    cfg_cls = getattr(mod, cfg_name)
+    fields = getattr(cfg_cls, "__dataclass_fields__", {})
+    cfg = cfg_cls(regime=regime) if "regime" in fields else cfg_cls()
+    if "regime" not in fields and regime != "probe":
+        raise ValueError(f"task {task} has only the probe regime")
+    for name in [n.strip() for n in dataset.split(",") if n.strip()]:
+        rows = getattr(mod, fn_name)(enc, load_dataset(name, data_dir), cfg, seed, device=device)
+        _emit_rows(rows, json_out)
+
+
+@app.command("baseline")
+@_clean_errors
+def baseline(
+    name: Annotated[str, typer.Argument(help="minirocket | matrix_profile | dlinear | ...")],
+    task: Annotated[str, typer.Option(help="classification | anomaly | forecasting | clustering")],
+    dataset: Annotated[str, typer.Option(help="Dataset name(s), comma-separated.")],
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run a classical reference (MiniRocket, matrix profile, DLinear, ...) in the same harness."""
+    from tsdividend.data import load_dataset
+    from tsdividend.tasks.baselines import run_baseline
+
+    for ds_name in [n.strip() for n in dataset.split(",") if n.strip()]:
+        rows = run_baseline(name, task, load_dataset(ds_name, data_dir), seed)
+        _emit_rows(rows, json_out)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

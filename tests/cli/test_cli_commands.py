@@ -76,3 +76,33 @@ def test_objectives_lists_the_registry():
     listed = [line.split()[0] for line in res.output.splitlines() if line.strip()]
     assert listed == ["ntp", "mae", "diffusion", "jepa", "lejepa", "dino", "byol", "hybrid"]
     assert ":meth:" not in res.output and "``" not in res.output
+
+
+TINY_RANDOM = ["--checkpoint", "random", "--d-model", "32", "--depth", "2", "--device", "cpu"]
+
+
+def test_evaluate_random_probe_on_bundled_gunpoint(tmp_path):
+    args = ["evaluate", *TINY_RANDOM, "--task", "classification", "--dataset", "ucr/GunPoint"]
+    res = runner.invoke(app, [*args, "--data-dir", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["metric"]: r for r in _json_lines(res.stdout)}
+    acc = rows["accuracy"]
+    assert acc["init"] == "random" and acc["regime"] == "probe" and acc["task"] == "classification"
+    assert 0.5 < acc["value"] <= 1.0 and acc["higher_is_better"] is True
+
+
+def test_evaluate_rejects_bad_task_and_architecture_flags_on_checkpoints(tmp_path):
+    res = runner.invoke(app, ["evaluate", *TINY_RANDOM, "--task", "regression",
+                              "--dataset", "ucr/GunPoint"])  # fmt: skip
+    assert res.exit_code == 2 and "task 'regression' unknown" in res.output
+    res = runner.invoke(app, ["evaluate", "--checkpoint", str(tmp_path), "--task", "clustering",
+                              "--dataset", "ucr/GunPoint"])  # fmt: skip
+    assert res.exit_code == 2 and "encoder.json" in res.output
+
+
+def test_baseline_minirocket_runs_from_the_cli(tmp_path):
+    args = ["baseline", "minirocket", "--task", "classification", "--dataset", "ucr/GunPoint"]
+    res = runner.invoke(app, [*args, "--data-dir", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["metric"]: r for r in _json_lines(res.stdout)}
+    assert rows["accuracy"]["init"] == "classical" and rows["accuracy"]["value"] > 0.9

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from tsdividend.config import from_dict
 from tsdividend.encoder import Encoder
 from tsdividend.registry import Registry
+from tsdividend.train.schedules import ema_momentum
 
 
 @dataclass
@@ -66,6 +67,10 @@ class Objective(nn.Module, abc.ABC):
 
     name: ClassVar[str]
     config_cls: ClassVar[type]
+    # EMA targets as (target attribute, online attribute) pairs: the targets stay in eval mode,
+    # get no gradient (see ema_copy) and follow their online module in on_after_step with the
+    # momentum schedule ema_momentum(step, total, config.ema_start, config.ema_end).
+    ema_pairs: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(self, encoder: Encoder, config: Any) -> None:
         super().__init__()
@@ -80,8 +85,21 @@ class Objective(nn.Module, abc.ABC):
     def forward(self, batch: Batch) -> LossOutput:
         """Compute the loss of one batch."""
 
-    def on_after_step(self, step: int, total_steps: int) -> None:  # noqa: B027 - optional hook
-        """Called after each optimiser step (``step`` = number of steps done): EMA, centering."""
+    def train(self, mode: bool = True) -> Objective:
+        """Set the online modules' mode; EMA targets always stay in eval mode (no dropout)."""
+        super().train(mode)
+        for target, _ in self.ema_pairs:
+            getattr(self, target).eval()
+        return self
+
+    def on_after_step(self, step: int, total_steps: int) -> None:
+        """Called after each optimiser step (``step`` = number of steps done): moves every EMA
+        target of :attr:`ema_pairs`; objectives with more state (DINO's centre) extend it."""
+        if not self.ema_pairs:
+            return
+        m = ema_momentum(step, total_steps, self.config.ema_start, self.config.ema_end)
+        for target, online in self.ema_pairs:
+            ema_update(getattr(self, target), getattr(self, online), m)
 
     def downstream_encoder(self) -> Encoder:
         """The ONE encoder that evaluation uses (the EMA target/teacher where there is one)."""

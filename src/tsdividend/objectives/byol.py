@@ -55,11 +55,9 @@ from tsdividend.objectives.base import (
     LossOutput,
     Objective,
     ema_copy,
-    ema_update,
 )
 from tsdividend.objectives.dino import check_representation, row_embedding
 from tsdividend.objectives.heads import mlp
-from tsdividend.train.schedules import ema_momentum
 
 
 @dataclass(frozen=True)
@@ -96,6 +94,7 @@ class BYOL(Objective):
 
     name = "byol"
     config_cls = BYOLConfig
+    ema_pairs = (("target_encoder", "encoder"), ("target_projector", "projector"))
 
     def __init__(self, encoder: Encoder, config: BYOLConfig) -> None:
         super().__init__(encoder, config)
@@ -107,13 +106,6 @@ class BYOL(Objective):
         self.target_projector = ema_copy(self.projector)
         self.view_fns = tuple(make_view(v) for v in c.views)
         self.train()
-
-    def train(self, mode: bool = True) -> BYOL:
-        """Set the online network's mode; the target always stays in eval mode (no dropout)."""
-        super().train(mode)
-        self.target_encoder.eval()
-        self.target_projector.eval()
-        return self
 
     def _project(
         self, xs: list[Tensor], ms: list[Tensor | None], online: bool
@@ -149,12 +141,6 @@ class BYOL(Objective):
         return LossOutput(loss, {"byol": loss.detach(), "target_std": z_std.detach()})
 
     @torch.no_grad()
-    def on_after_step(self, step: int, total_steps: int) -> None:
-        """EMA-update the target encoder and projector."""
-        m = ema_momentum(step, total_steps, self.config.ema_start, self.config.ema_end)
-        ema_update(self.target_encoder, self.encoder, m)
-        ema_update(self.target_projector, self.projector, m)
-
     def downstream_encoder(self) -> Encoder:
         """The EMA target's encoder."""
         return self.target_encoder  # type: ignore[return-value]

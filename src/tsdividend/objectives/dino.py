@@ -72,10 +72,8 @@ from tsdividend.objectives.base import (
     LossOutput,
     Objective,
     ema_copy,
-    ema_update,
 )
 from tsdividend.objectives.heads import mlp
-from tsdividend.train.schedules import ema_momentum
 
 REPRESENTATIONS = ("mean", "cls")
 
@@ -185,6 +183,7 @@ class DINO(Objective):
 
     name = "dino"
     config_cls = DINOConfig
+    ema_pairs = (("teacher_encoder", "encoder"), ("teacher_head", "head"))
 
     def __init__(self, encoder: Encoder, config: DINOConfig) -> None:
         super().__init__(encoder, config)
@@ -198,13 +197,6 @@ class DINO(Objective):
         self._pending_sum: Tensor | None = None  # teacher scores summed since the last step
         self._pending_count = 0
         self.train()
-
-    def train(self, mode: bool = True) -> DINO:
-        """Set the student's mode; the teacher always stays in eval mode (no dropout)."""
-        super().train(mode)
-        self.teacher_encoder.eval()
-        self.teacher_head.eval()
-        return self
 
     def _local_crops(self, x: Tensor, mask: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
         """(n_local_crops * B, C, L) crops, crop-major, each then given the student view."""
@@ -245,9 +237,7 @@ class DINO(Objective):
     @torch.no_grad()
     def on_after_step(self, step: int, total_steps: int) -> None:
         """EMA-update the teacher (encoder + head) and the centre (all-reduced across ranks)."""
-        m = ema_momentum(step, total_steps, self.config.ema_start, self.config.ema_end)
-        ema_update(self.teacher_encoder, self.encoder, m)
-        ema_update(self.teacher_head, self.head, m)
+        super().on_after_step(step, total_steps)
         if self._pending_sum is None:
             return
         count = self._pending_sum.new_tensor([float(self._pending_count)])

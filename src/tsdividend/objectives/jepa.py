@@ -56,9 +56,7 @@ from tsdividend.objectives.base import (
     LossOutput,
     Objective,
     ema_copy,
-    ema_update,
 )
-from tsdividend.train.schedules import ema_momentum
 
 
 @dataclass(frozen=True)
@@ -216,18 +214,13 @@ class JEPA(Objective):
 
     name = "jepa"
     config_cls = JEPAConfig
+    ema_pairs = (("target_encoder", "encoder"),)
 
     def __init__(self, encoder: Encoder, config: JEPAConfig) -> None:
         super().__init__(encoder, config)
         self.predictor = JEPAPredictor(encoder.config.d_model, config, encoder.max_tokens)
         self.target_encoder = ema_copy(encoder)
         self.train()
-
-    def train(self, mode: bool = True) -> JEPA:
-        """Set the online modules' mode; the target encoder always stays in eval mode."""
-        super().train(mode)
-        self.target_encoder.eval()
-        return self
 
     def predict(self, batch: Batch) -> dict[str, Tensor]:
         """Masks, context outputs, predictions and targets of one batch (what the loss uses).
@@ -285,11 +278,6 @@ class JEPA(Objective):
         return LossOutput(loss, logs)
 
     @torch.no_grad()
-    def on_after_step(self, step: int, total_steps: int) -> None:
-        """EMA-update the target encoder towards the online encoder."""
-        m = ema_momentum(step, total_steps, self.config.ema_start, self.config.ema_end)
-        ema_update(self.target_encoder, self.encoder, m)
-
     def downstream_encoder(self) -> Encoder:
         """The EMA target encoder."""
         return self.target_encoder  # type: ignore[return-value]

@@ -98,9 +98,35 @@ def test_cache_shared_with_classification() -> None:
 
 
 def test_bad_inputs_rejected() -> None:
-    with pytest.raises(ValueError, match="'scratch' does not apply"):
+    with pytest.raises(ValueError, match="'scratch' is the fine-tune baseline"):
         evaluate_clustering(EncoderUnderTest("scratch", TINY), shapes(5, 0), ClusteringConfig(), 0)
+    with pytest.raises(ValueError, match="the fine-tune baseline is 'scratch'"):
+        evaluate_clustering(RANDOM, shapes(5, 0), ClusteringConfig(regime="finetune"), 0)
+    with pytest.raises(ConfigError, match="regime 'zero' unknown"):
+        ClusteringConfig(regime="zero")
     with pytest.raises(ConfigError, match="split 'val' unknown"):
         ClusteringConfig(split="val")
     with pytest.raises(ValueError, match="n_clusters must be in"):
         cluster_features(np.zeros((3, 2)), 4, seed=0)
+
+
+def test_finetune_regime_from_scratch_ignores_test_labels() -> None:
+    """scratch + finetune trains on train labels only: shuffling the test labels changes the
+    scores (read at the end) but not the fine-tune (best epoch, validation accuracy)."""
+    ds = shapes(12, 2)
+    tune = ClassificationConfig(regime="finetune", max_epochs=6)
+    cfg = ClusteringConfig(regime="finetune", finetune=tune)
+    rows = evaluate_clustering(EncoderUnderTest("scratch", TINY), ds, cfg, 0, device="cpu")
+    assert {r.metric for r in rows} == {"nmi", "ari"}
+    assert all(r.regime == "finetune" and r.init == "scratch" for r in rows)
+    poisoned_y = ds.y.copy()
+    test = ds.splits["test"]
+    poisoned_y[test] = np.random.default_rng(0).permutation(poisoned_y[test])
+    poisoned = Dataset(ds.name, ds.task, ds.X, ds.mask, poisoned_y, ds.classes, ds.splits)
+    rows2 = evaluate_clustering(EncoderUnderTest("scratch", TINY), poisoned, cfg, 0, device="cpu")
+    for a, b in zip(rows, rows2, strict=True):
+        assert a.extra["best_epoch"] == b.extra["best_epoch"]
+        assert a.extra["val_accuracy"] == b.extra["val_accuracy"]
+        assert a.value == pytest.approx(
+            b.value
+        )  # relabelling by a permutation: same partition scores

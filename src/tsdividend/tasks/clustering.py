@@ -7,12 +7,18 @@ is unsupervised: no labels are used before scoring, so using the test series' ow
 leaks nothing), run scikit-learn k-means with k = number of classes present, ``n_init`` restarts
 and ``random_state=seed``, and score the partition against the labels with NMI and ARI. One row
 per metric and seed; repeat seeds to measure the k-means variance.
+
+Regimes: ``probe`` clusters the frozen embeddings (its baseline is the frozen ``random``
+encoder). ``finetune`` first fine-tunes the encoder with the classification protocol's fine-tune
+on the TRAIN split (train labels only, early stopping on its validation part), then clusters the
+test embeddings of the fine-tuned encoder; its baseline is ``scratch`` (the same from a random
+init). It measures how well a supervised fine-tune from each start organises unseen series.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -20,10 +26,18 @@ from sklearn.preprocessing import StandardScaler
 
 from tsdividend.config import ConfigError, check_int
 from tsdividend.data import Dataset
+from tsdividend.encoder.embedder import Embedder
 from tsdividend.metrics import ari, nmi
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.base import EncoderUnderTest
-from tsdividend.tasks.probe import DEFAULT_CACHE, EmbeddingCache, result_rows
+from tsdividend.tasks.classification import ClassificationConfig, finetune
+from tsdividend.tasks.probe import (
+    DEFAULT_CACHE,
+    EmbeddingCache,
+    embed_series,
+    max_window,
+    result_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,8 @@ class ClusteringConfig:
         max_iter: Lloyd iterations per restart (300, scikit-learn's default).
         standardize: z-score each embedding feature before k-means (True).
         embed_batch_size: series per forward pass when embedding.
+        regime: "probe" (frozen encoder) or "finetune" (classification fine-tune on train first).
+        finetune: the fine-tune settings (the classification protocol's defaults).
     """
 
     split: str = "test"
@@ -43,8 +59,16 @@ class ClusteringConfig:
     max_iter: int = 300
     standardize: bool = True
     embed_batch_size: int = 256
+    regime: str = "probe"
+    finetune: ClassificationConfig = field(
+        default_factory=lambda: ClassificationConfig(regime="finetune")
+    )
 
     def __post_init__(self) -> None:
+        if self.regime not in ("probe", "finetune"):
+            raise ConfigError(f"regime {self.regime!r} unknown; valid: ['probe', 'finetune']")
+        if self.regime == "finetune" and self.split != "test":
+            raise ConfigError("regime 'finetune' trains on the train split: cluster split 'test'")
         if self.split not in ("train", "test"):
             raise ConfigError(f"split {self.split!r} unknown; valid: ['train', 'test']")
         check_int("n_init", self.n_init, 1)
@@ -77,8 +101,8 @@ def evaluate_clustering(
     """k-means on the frozen embeddings of ``dataset``'s ``cfg.split``; NMI and ARI rows.
 
     Args:
-        encoder: the encoder under test (pretrained or "random"; "scratch" needs labels and
-            does not apply).
+        encoder: the encoder under test (probe: pretrained or "random"; finetune: pretrained
+            or "scratch").
         dataset: a classification :class:`Dataset` with the split ``cfg.split``.
         cfg: protocol settings.
         seed: k-means seed (and the init seed of a random encoder).
@@ -89,19 +113,32 @@ def evaluate_clustering(
         raise ValueError(f"{dataset.name}: clustering needs a labelled dataset with a "
                          f"{cfg.split!r} split; got task {dataset.task!r}, splits "
                          f"{sorted(dataset.splits)}")  # fmt: skip
-    if encoder.kind == "scratch":
-        raise ValueError("encoder kind 'scratch' does not apply to clustering (no labels to "
-                         "train on); use 'random' as the baseline")  # fmt: skip
+    if cfg.regime == "probe" and encoder.kind == "scratch":
+        raise ValueError("encoder kind 'scratch' is the fine-tune baseline: use regime "
+                         "'finetune', or 'random' as the probe baseline")  # fmt: skip
+    if cfg.regime == "finetune" and encoder.kind == "random":
+        raise ValueError("a frozen 'random' encoder is the probe baseline; the fine-tune "
+                         "baseline is 'scratch'")  # fmt: skip
     start = time.perf_counter()
-    emb = (DEFAULT_CACHE if cache is None else cache).get(encoder, seed, dataset, device=device,
-                                       batch_size=cfg.embed_batch_size)  # fmt: skip
     idx = dataset.splits[cfg.split]
+    extra: dict = {"split": cfg.split}
+    if cfg.regime == "probe":
+        emb = (DEFAULT_CACHE if cache is None else cache).get(
+            encoder, seed, dataset, device=device, batch_size=cfg.embed_batch_size
+        )
+        Z = emb.Z[idx]
+        extra["embed_seconds"] = emb.seconds
+    else:
+        model, summary = finetune(encoder, dataset.subset("train"), cfg.finetune, seed, device)
+        tuned = Embedder(model.encoder, device=device, batch_size=cfg.embed_batch_size)
+        Z = embed_series(tuned, dataset.X[idx], dataset.mask[idx], max_window(model.encoder))
+        extra.update(best_epoch=summary["best_epoch"], val_accuracy=summary["val_accuracy"])
     y = dataset.y[idx]
     k = int(np.unique(y).size)
-    labels = cluster_features(emb.Z[idx], k, seed, n_init=cfg.n_init, max_iter=cfg.max_iter,
+    labels = cluster_features(Z, k, seed, n_init=cfg.n_init, max_iter=cfg.max_iter,
                               standardize=cfg.standardize)  # fmt: skip
     values = {"nmi": nmi(y, labels), "ari": ari(y, labels)}
-    extra = {"k": k, "n": int(idx.size), "split": cfg.split, "embed_seconds": emb.seconds}
-    return result_rows(encoder, "clustering", dataset.name, "probe", seed, values,
+    extra.update(k=k, n=int(idx.size))
+    return result_rows(encoder, "clustering", dataset.name, cfg.regime, seed, values,
                        wall_seconds=time.perf_counter() - start, eval_config=cfg,
                        extra=extra)  # fmt: skip

@@ -1,10 +1,13 @@
 import dataclasses
+import hashlib
+import json
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
-from tsdividend.config import ConfigError
+from tsdividend.config import ConfigError, to_dict
 from tsdividend.data import load_dataset
 from tsdividend.data.dataset import Dataset
 from tsdividend.encoder import EncoderConfig
@@ -15,12 +18,14 @@ from tsdividend.tasks.anomaly import (
     _Windows,
     anomaly_scores,
     evaluate_anomaly,
+    finetune_anomaly,
     window_starts,
 )
 from tsdividend.tasks.base import EncoderUnderTest
 
 TINY = EncoderConfig(d_model=32, depth=2, n_heads=4, dropout=0.0)
 FAST = AnomalyConfig(context=128, decoder_max_epochs=30)
+FT = dataclasses.replace(FAST, regime="finetune", finetune_max_epochs=30)
 
 
 def sine_with_spike(name: str = "anomaly/ucr/999_sine") -> Dataset:
@@ -127,13 +132,84 @@ def test_aeon_bundled_ucr_135_end_to_end():
     assert rows[0].extra["test_windows"] == 19  # ceil(6301 / 336), the last one end-aligned
 
 
-def test_scratch_and_finetune_are_refused_with_the_reason():
-    with pytest.raises(ValueError, match="'random'"):
+def test_wrong_kind_for_the_regime_is_refused_naming_the_valid_kinds():
+    with pytest.raises(ValueError, match=r"'scratch'.*'probe'.*\['pretrained', 'random'\]"):
         evaluate_anomaly(EncoderUnderTest("scratch", TINY), sine_with_spike(), FAST, 0)
-    with pytest.raises(ConfigError, match="probe"):
-        AnomalyConfig(regime="finetune")
+    with pytest.raises(ValueError, match=r"'random'.*'finetune'.*\['pretrained', 'scratch'\]"):
+        evaluate_anomaly(EncoderUnderTest("random", TINY), sine_with_spike(), FT, 0)
+    with pytest.raises(ConfigError, match=r"\['probe', 'finetune'\]"):
+        AnomalyConfig(regime="zero-shot")
+    with pytest.raises(ConfigError, match="encoder_lr"):
+        AnomalyConfig(encoder_lr=0.0)
     with pytest.raises(ConfigError, match="val_fraction"):
         AnomalyConfig(val_fraction=1.0)
+
+
+def test_probe_scores_are_unchanged_by_the_finetune_regime_code():
+    """Values recorded from the probe-only implementation (before "finetune" existed), random
+    encoder seed 0, FAST config: sums and argmax of both point-score series."""
+    scores, details = anomaly_scores(EncoderUnderTest("random", TINY).encoder(0), sine_with_spike(),
+                                     FAST, 0, device="cpu")  # fmt: skip
+    assert details["decoder_epochs"] == 30 and "epochs_run" not in details
+    np.testing.assert_allclose(scores["recon"].sum(), 217.8869850709784, rtol=1e-5)
+    np.testing.assert_allclose(scores["knn"].sum(), 1377.9076545238495, rtol=1e-5)
+    assert int(scores["recon"].argmax()) == 701 and int(scores["knn"].argmax()) == 688
+
+
+def _save_pretrained(tmp_path, seed: int) -> EncoderUnderTest:
+    """A pretraining-run folder holding a random TINY encoder (stands in for a real run)."""
+    enc = EncoderUnderTest("random", TINY).encoder(seed)
+    state = {k: v.contiguous() for k, v in enc.state_dict().items()}
+    save_file(state, str(tmp_path / "encoder.safetensors"))
+    meta = {"encoder_config": to_dict(TINY), "objective": "mae"}
+    (tmp_path / "encoder.json").write_text(json.dumps(meta))
+    return EncoderUnderTest.from_arg(str(tmp_path))
+
+
+def test_finetune_trains_a_copy_and_never_the_callers_module_or_files(tmp_path):
+    pretrained = _save_pretrained(tmp_path, 3)
+    digest = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in tmp_path.iterdir()}
+    module = pretrained.encoder(0)
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    tuned, decoder, summary = finetune_anomaly(module, sine_with_spike(), FT, 0, device="cpu")
+    assert tuned is not module and not tuned.training
+    changed = [k for k, v in tuned.state_dict().items() if not torch.equal(v, before[k])]
+    assert len(changed) > len(before) // 2  # the encoder itself was trained, not only the head
+    assert all(torch.equal(before[k], v) for k, v in module.state_dict().items())
+    assert 1 <= summary["best_epoch"] <= summary["epochs_run"] <= FT.finetune_max_epochs
+    assert decoder.in_features == TINY.d_model and decoder.out_features == TINY.patch_len
+    rows = evaluate_anomaly(pretrained, sine_with_spike(), FT, 0, device="cpu")
+    assert {(r.init, r.regime) for r in rows} == {("pretrained", "finetune")}
+    assert rows[0].extra["decoder_epochs"] == summary["best_epoch"]  # same seeded run
+    assert digest == {f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+                      for f in tmp_path.iterdir()}  # fmt: skip
+
+
+def test_finetune_selection_and_scores_ignore_the_test_labels():
+    data = sine_with_spike()
+    poisoned = dataclasses.replace(data, y=data.y.copy())
+    poisoned.y[0, 1000:] = 1 - poisoned.y[0, 1000:]
+    enc = EncoderUnderTest("scratch", TINY)
+    clean, d1 = anomaly_scores(enc.encoder(2), data, FT, 2, device="cpu")
+    dirty, d2 = anomaly_scores(enc.encoder(2), poisoned, FT, 2, device="cpu")
+    assert d1 == d2 and "epochs_run" in d1  # same windows, same chosen epoch
+    for k in clean:
+        np.testing.assert_array_equal(clean[k], dirty[k])
+
+
+def test_scratch_finetune_rows_find_the_spike_and_differ_from_the_probe():
+    data = sine_with_spike()
+    rows = evaluate_anomaly(EncoderUnderTest("scratch", TINY), data, FT, 0, device="cpu")
+    got = {r.metric: r.value for r in rows}
+    assert len(rows) == 8 and {(r.init, r.regime) for r in rows} == {("scratch", "finetune")}
+    assert got["recon/ucr_score"] == 1.0 and got["knn/ucr_score"] == 1.0
+    assert rows[0].extra["config"]["regime"] == "finetune"
+    # scratch seed 0 = random seed 0 at init: fine-tuning must move the scores away from it
+    probe, _ = anomaly_scores(EncoderUnderTest("random", TINY).encoder(0), data, FAST, 0,
+                              device="cpu")  # fmt: skip
+    tuned, _ = anomaly_scores(EncoderUnderTest("scratch", TINY).encoder(0), data, FT, 0,
+                              device="cpu")  # fmt: skip
+    assert not np.allclose(probe["knn"], tuned["knn"])
 
 
 def test_a_test_part_without_anomaly_is_an_error():
@@ -147,3 +223,12 @@ def test_real_ucr_anomaly_series(shared_data):
     data = load_dataset("anomaly/ucr/025", shared_data)
     rows = evaluate_anomaly(EncoderUnderTest("random", TINY), data, FAST, 0, device="cpu")
     assert len(rows) == 8 and all(np.isfinite(r.value) for r in rows)
+
+
+def test_aeon_bundled_ucr_135_scratch_finetune_end_to_end():
+    cfg = AnomalyConfig(regime="finetune", finetune_max_epochs=20)
+    rows = evaluate_anomaly(EncoderUnderTest("scratch", TINY), load_dataset("anomaly/ucr/135"),
+                            cfg, 0, device="cpu")  # fmt: skip
+    assert len(rows) == 8 and all(0.0 <= r.value <= 1.0 for r in rows)
+    assert {(r.init, r.regime) for r in rows} == {("scratch", "finetune")}
+    assert 1 <= rows[0].extra["decoder_epochs"] <= rows[0].extra["epochs_run"] <= 20

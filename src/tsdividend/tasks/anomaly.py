@@ -1,4 +1,4 @@
-"""Anomaly detection with a frozen encoder: two scorers, point scores, leak-free metrics.
+"""Anomaly detection with a frozen or fine-tuned encoder: two scorers, leak-free metrics.
 
 Protocol (docs/protocols.md, "Anomaly detection"):
 
@@ -11,9 +11,10 @@ Protocol (docs/protocols.md, "Anomaly detection"):
    non-overlapping, the last one aligned to the end of the series (never zero-padded: padding,
    if any, is the tokenizer's masked right-padding of a last patch). A step's score is the mean of
    the per-step scores of every (window, token) covering it, then the mean over channels.
-3. **Embeddings once**: the frozen encoder's per-token outputs (one token stream per channel) of
-   every training and test window are computed once, in inference mode, and feed both scorers.
-4. **Scorers** from ONE encoder:
+3. **Embeddings once**: the (frozen or fine-tuned) encoder's per-token outputs (one token stream
+   per channel) of every training and test window are computed once, in inference mode, and feed
+   both scorers.
+4. **Scorers** from ONE encoder (``regime="probe"``; "finetune" below):
    ``recon``: a linear decoder token -> patch values (the seed paper's anomaly head: Linear per
    token, MSE on instance-normalised patches) trained on the frozen tokens of the normal training
    windows with AdamW and early stopping on the last 20% of them (patience ``decoder_patience``,
@@ -27,14 +28,24 @@ Protocol (docs/protocols.md, "Anomaly detection"):
    archives (NAB, MSL): vus_pr, auc_pr, best_f1 and the extra pa_f1. No threshold is fitted.
    Rows are named ``"<scorer>/<metric>"``, e.g. ``"knn/vus_pr"``.
 
-Baselines: the dividend of anomaly detection is pretrained vs ``random`` (the same encoder,
-randomly initialised from ``seed`` and frozen, through this same code path). There is no labelled
-task to train a ``scratch`` encoder on, so ``scratch`` is refused, and so is the "finetune" regime:
-an unsupervised fine-tune would be a new pretraining run, not a downstream protocol.
+``regime="finetune"``: the encoder AND the same linear decoder (same seeded init) are trained end
+to end on the reconstruction loss of the normal fitting windows (AdamW, ``encoder_lr`` 1e-4 for the
+encoder, ten times below the decoder's ``decoder_lr`` 1e-3 so that the first steps, driven by a
+random decoder, do not wreck the pretrained features; batches of ``finetune_batch_size`` windows;
+at most ``finetune_max_epochs``), early-stopped on the validation windows' reconstruction error
+(patience ``decoder_patience``, best encoder+decoder state restored). The fine-tuned encoder then
+feeds both scorers exactly as above: ``recon`` with the fine-tuned decoder, ``knn`` with its tokens
+of all training windows as the bank. Dropout and batch order draw from ``seed`` only
+(``torch.random.fork_rng``); the caller's module is deep-copied, never modified.
+
+Baselines, through this same code path: ``random`` (random init from ``seed``, frozen) is the probe
+baseline; ``scratch`` (random init from ``seed``, fine-tuned) the fine-tune baseline. Each is
+refused in the other regime, as in :mod:`tsdividend.tasks.classification`.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +66,7 @@ from tsdividend.tasks.base import EncoderUnderTest, describe
 SCORERS = ("recon", "knn")
 UCR_METRICS = ("ucr_score", "vus_pr", "auc_pr", "auc_roc")
 OTHER_METRICS = ("vus_pr", "auc_pr", "best_f1", "pa_f1")
+REGIMES = ("probe", "finetune")
 _FIELDS = ("starts", "tokens", "padding", "patches", "observed", "scale")
 
 
@@ -77,7 +89,13 @@ class AnomalyConfig:
         tolerance: UCR score tolerance in steps (100, Wu & Keogh 2021).
         vus_max_window: largest VUS buffer (100, matching the UCR tolerance).
         embed_batch_size: windows per encoder forward pass (256).
-        regime: "probe" only (see the module docstring).
+        regime: "probe" (frozen encoder) or "finetune" (encoder + decoder end to end).
+        encoder_lr: fine-tune AdamW learning rate of the encoder (1e-4: the seed paper's
+            PatchTST-MAE rate, a tenth of the decoder's; weight decay is decoder_weight_decay).
+        finetune_max_epochs: fine-tune epochs at most (200, the decoder's cap: a short UCR
+            prefix gives a handful of fitting windows, i.e. one or two steps per epoch).
+        finetune_batch_size: windows per fine-tune step (4: several steps per epoch even when the
+            training prefix yields fewer than ten fitting windows).
     """
 
     context: int = 336
@@ -92,26 +110,27 @@ class AnomalyConfig:
     vus_max_window: int = 100
     embed_batch_size: int = 256
     regime: str = "probe"
+    encoder_lr: float = 1e-4
+    finetune_max_epochs: int = 200
+    finetune_batch_size: int = 4
 
     def __post_init__(self) -> None:
         for name in ("context", "k", "decoder_max_epochs", "decoder_patience"):
             check_int(name, getattr(self, name), 1)
-        for name in ("decoder_batch_size", "embed_batch_size"):
+        for name in ("decoder_batch_size", "embed_batch_size", "finetune_max_epochs",
+                     "finetune_batch_size"):  # fmt: skip
             check_int(name, getattr(self, name), 1)
         check_int("tolerance", self.tolerance, 0)
         check_int("vus_max_window", self.vus_max_window, 0)
         if not 0.0 < self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if not (self.decoder_lr > 0 and self.decoder_weight_decay >= 0):
+        if not (self.decoder_lr > 0 and self.encoder_lr > 0 and self.decoder_weight_decay >= 0):
             raise ConfigError(
-                f"need decoder_lr > 0 and decoder_weight_decay >= 0, got {self.decoder_lr}, "
-                f"{self.decoder_weight_decay}"
+                "need decoder_lr > 0, encoder_lr > 0 and decoder_weight_decay >= 0, got "
+                f"{self.decoder_lr}, {self.encoder_lr}, {self.decoder_weight_decay}"
             )
-        if self.regime != "probe":
-            raise ConfigError(
-                f"regime {self.regime!r} not supported for anomaly detection; valid: ['probe'] "
-                "(an unsupervised fine-tune would be another pretraining run)"
-            )
+        if self.regime not in REGIMES:
+            raise ConfigError(f"regime {self.regime!r} unknown; valid: {list(REGIMES)}")
 
 
 @dataclass
@@ -164,6 +183,12 @@ def _standardise(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
     return np.where(m, out, 0.0).astype(np.float32), m
 
 
+def _slice(x: np.ndarray, m: np.ndarray, starts: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
+    """(C, T) values and mask -> (n, C, W) windows ``[:, s:s+width]`` of both."""
+    idx = starts[:, None] + np.arange(width)  # (n, W)
+    return x[:, idx].transpose(1, 0, 2), m[:, idx].transpose(1, 0, 2)
+
+
 @torch.inference_mode()
 def _encode(
     encoder: Encoder, x: np.ndarray, m: np.ndarray, starts: np.ndarray, width: int, batch: int
@@ -171,8 +196,7 @@ def _encode(
     """Run the frozen encoder on the windows ``x[:, s:s+width]`` (one pass, reused by both
     scorers)."""
     device = next(encoder.parameters()).device
-    idx = starts[:, None] + np.arange(width)  # (n, W)
-    xs, ms = x[:, idx].transpose(1, 0, 2), m[:, idx].transpose(1, 0, 2)  # (n, C, W)
+    xs, ms = _slice(x, m, starts, width)  # (n, C, W)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "pad", "p", "o", "s")}
     n_ch = x.shape[0]
     for i in range(0, len(starts), batch):
@@ -207,6 +231,17 @@ def _spread(values: np.ndarray, w: _Windows, stride: int, offset: int, length: i
     return per_channel.sum(axis=0) / np.maximum(seen, 1)
 
 
+def _new_decoder(d: int, p: int, gen: torch.Generator, device: torch.device) -> nn.Linear:
+    """Linear (D -> P) decoder, weights uniform in nn.Linear's range drawn from ``gen`` (so the
+    init is reproducible whatever the global RNG), zero bias."""
+    decoder = nn.Linear(d, p).to(device)
+    with torch.no_grad():
+        bound = 1.0 / d**0.5
+        decoder.weight.copy_(torch.rand(decoder.weight.shape, generator=gen) * 2 * bound - bound)
+        decoder.bias.zero_()
+    return decoder
+
+
 def _fit_decoder(
     train: _Windows, n_fit: int, cfg: AnomalyConfig, seed: int, device: torch.device
 ) -> tuple[nn.Linear, int]:
@@ -220,11 +255,7 @@ def _fit_decoder(
         return tuple(torch.from_numpy(a.reshape(keep.size, -1)[keep]).to(device) for a in arrs)
 
     (tf, yf, of), (tv, yv, ov) = rows(slice(0, n_fit)), rows(slice(n_fit, None))
-    decoder = nn.Linear(tf.shape[1], yf.shape[1]).to(device)
-    with torch.no_grad():  # reproducible init from the seed, whatever the global RNG
-        bound = 1.0 / tf.shape[1] ** 0.5
-        decoder.weight.copy_(torch.rand(decoder.weight.shape, generator=gen) * 2 * bound - bound)
-        decoder.bias.zero_()
+    decoder = _new_decoder(tf.shape[1], yf.shape[1], gen, device)
     opt = torch.optim.AdamW(
         decoder.parameters(), lr=cfg.decoder_lr, weight_decay=cfg.decoder_weight_decay
     )
@@ -279,40 +310,138 @@ def _knn_scores(train: _Windows, test: _Windows, k: int, device: torch.device) -
     return out
 
 
+@dataclass
+class _Layout:
+    """Where the windows of one anomaly series lie (shared by both regimes)."""
+
+    x: np.ndarray  # (C, T) train-standardised values, 0 where unobserved
+    m: np.ndarray  # (C, T) bool mask
+    width: int
+    train_starts: np.ndarray  # all training windows (the kNN bank)
+    n_fit: int  # the first n_fit train the decoder (and the encoder when fine-tuning)
+    n_val: int  # the last n_val validate them
+    test: tuple[int, int]
+
+
+def _layout(encoder: Encoder, dataset: Dataset, cfg: AnomalyConfig) -> _Layout:
+    if dataset.X.shape[0] != 1 or not {"train", "test"} <= set(dataset.time_splits):
+        raise ValueError(
+            f"{dataset.name}: anomaly detection needs one series with time splits 'train' and "
+            f"'test', got N={dataset.X.shape[0]}, splits {sorted(dataset.time_splits)}"
+        )
+    (a, b), (ta, tb) = dataset.time_splits["train"], dataset.time_splits["test"]
+    width = window_length(cfg, encoder, b - a, tb - ta)
+    x, m = _standardise(dataset)
+    starts = window_starts(a, b, width, max(1, width // 4))
+    n_val = max(1, round(cfg.val_fraction * len(starts)))
+    # Fit windows end before the first validation window starts: no shared steps.
+    n_fit = int(np.sum(starts[:-n_val] + width <= starts[-n_val]))
+    return _Layout(x, m, width, starts, n_fit, n_val, (ta, tb))
+
+
+def _window_loss(
+    encoder: Encoder, decoder: nn.Linear, x: torch.Tensor, m: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed squared error of the decoded tokens on the observed instance-normalised patch
+    values of (B, C, W) windows, and the number of observed values (the probe's loss, end to
+    end)."""
+    with torch.no_grad():  # targets do not depend on the weights
+        pat = encoder.patchify(x, m)
+    obs = pat.observed.float()
+    err = (decoder(encoder.tokens(x, m).float()) - pat.values.float()) ** 2
+    return (err * obs).sum(), obs.sum()
+
+
+def finetune_anomaly(
+    encoder: Encoder, dataset: Dataset, cfg: AnomalyConfig, seed: int, *, device: str = "auto"
+) -> tuple[Encoder, nn.Linear, dict[str, float]]:
+    """Train a COPY of ``encoder`` and the linear decoder end to end on the normal training
+    windows (module docstring, "finetune"); reads no labels and never modifies ``encoder``.
+
+    Returns:
+        The fine-tuned encoder copy and decoder with their best-validation weights restored (eval
+        mode), and a summary (best_epoch, epochs_run, val_loss = mean squared error per value).
+    """
+    dev = pick_device(device)
+    lay = _layout(encoder, dataset, cfg)
+
+    def windows(starts: np.ndarray) -> list[torch.Tensor]:
+        parts = _slice(lay.x, lay.m, starts, lay.width)
+        return [torch.from_numpy(np.ascontiguousarray(a)).to(dev) for a in parts]
+
+    (fit_x, fit_m), (val_x, val_m) = (windows(lay.train_starts[: lay.n_fit]),
+                                      windows(lay.train_starts[-lay.n_val :]))  # fmt: skip
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(seed)  # dropout draws from the global RNG: seed it, restore after
+        enc = copy.deepcopy(encoder).to(dev)
+        gen = torch.Generator().manual_seed(seed)
+        n_values = enc.patchify(fit_x[:1], fit_m[:1]).values.shape[-1]  # P of any tokenizer
+        decoder = _new_decoder(enc.config.d_model, n_values, gen, dev)
+        opt = torch.optim.AdamW(
+            [{"params": enc.parameters(), "lr": cfg.encoder_lr},
+             {"params": decoder.parameters(), "lr": cfg.decoder_lr}],
+            weight_decay=cfg.decoder_weight_decay,
+        )  # fmt: skip
+        best, best_epoch, best_state, epoch, bad = float("inf"), 0, None, 0, 0
+        bs = cfg.finetune_batch_size
+        for epoch in range(1, cfg.finetune_max_epochs + 1):
+            enc.train()
+            for j in torch.randperm(fit_x.shape[0], generator=gen).to(dev).split(bs):
+                total, count = _window_loss(enc, decoder, fit_x[j], fit_m[j])
+                opt.zero_grad(set_to_none=True)
+                (total / count.clamp_min(1)).backward()
+                opt.step()
+            enc.eval()
+            with torch.no_grad():  # every validation window, no batch dropped
+                sums = [_window_loss(enc, decoder, val_x[i : i + bs], val_m[i : i + bs])
+                        for i in range(0, val_x.shape[0], bs)]  # fmt: skip
+                val = float(sum(t for t, _ in sums) / max(float(sum(c for _, c in sums)), 1.0))
+            if val < best:
+                best, best_epoch, bad = val, epoch, 0
+                best_state = copy.deepcopy((enc.state_dict(), decoder.state_dict()))
+            else:
+                bad += 1
+                if bad >= cfg.decoder_patience:
+                    break
+    assert best_state is not None  # the first epoch always improves on +inf
+    enc.load_state_dict(best_state[0])
+    decoder.load_state_dict(best_state[1])
+    summary = {"best_epoch": best_epoch, "epochs_run": epoch, "val_loss": best}
+    return enc.eval(), decoder, summary
+
+
 def anomaly_scores(
     encoder: Encoder, dataset: Dataset, cfg: AnomalyConfig, seed: int, *, device: str = "auto"
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Point scores of the test part by both scorers; reads NO labels (``dataset.y`` unused).
 
     Args:
-        encoder: the frozen encoder (moved to ``device``, eval mode).
+        encoder: the encoder; frozen for ``cfg.regime == "probe"`` (moved to ``device``, eval
+            mode), copied and fine-tuned for "finetune" (this module is left unchanged).
         dataset: a one-series anomaly dataset with time splits "train" and "test".
         cfg: the protocol settings.
-        seed: seeds the decoder's init and batch order.
+        seed: seeds the decoder's init, batch order and (fine-tune) dropout.
         device: "auto", "cpu" or "cuda".
 
     Returns:
         ``{"recon": (n_test,), "knn": (n_test,)}`` scores (higher = more anomalous) and details
-        (window length, window counts, decoder epochs).
+        (window length, window counts, decoder_epochs = the selected epoch; fine-tune also
+        epochs_run).
     """
-    if dataset.X.shape[0] != 1 or not {"train", "test"} <= set(dataset.time_splits):
-        raise ValueError(
-            f"{dataset.name}: anomaly detection needs one series with time splits 'train' and "
-            f"'test', got N={dataset.X.shape[0]}, splits {sorted(dataset.time_splits)}"
-        )
     dev = pick_device(device)
+    lay = _layout(encoder, dataset, cfg)
+    extra: dict[str, int] = {}
+    if cfg.regime == "finetune":
+        encoder, decoder, summary = finetune_anomaly(encoder, dataset, cfg, seed, device=device)
+        epochs, extra = int(summary["best_epoch"]), {"epochs_run": int(summary["epochs_run"])}
     encoder = encoder.to(dev).eval()
-    (a, b), (ta, tb) = dataset.time_splits["train"], dataset.time_splits["test"]
-    width = window_length(cfg, encoder, b - a, tb - ta)
-    x, m = _standardise(dataset)
-    train_starts = window_starts(a, b, width, max(1, width // 4))
-    n_val = max(1, round(cfg.val_fraction * len(train_starts)))
-    # Fit windows end before the first validation window starts: no shared steps.
-    n_fit = int(np.sum(train_starts[:-n_val] + width <= train_starts[-n_val]))
-    train = _encode(encoder, x, m, train_starts, width, cfg.embed_batch_size)
-    test = _encode(encoder, x, m, window_starts(ta, tb, width, width), width, cfg.embed_batch_size)
-    train_val = _Windows(*(getattr(train, f)[np.r_[:n_fit, -n_val:0]] for f in _FIELDS))
-    decoder, epochs = _fit_decoder(train_val, n_fit, cfg, seed, dev)
+    (ta, tb), width, n_fit, n_val = lay.test, lay.width, lay.n_fit, lay.n_val
+    train = _encode(encoder, lay.x, lay.m, lay.train_starts, width, cfg.embed_batch_size)
+    test_starts = window_starts(ta, tb, width, width)
+    test = _encode(encoder, lay.x, lay.m, test_starts, width, cfg.embed_batch_size)
+    if cfg.regime == "probe":
+        train_val = _Windows(*(getattr(train, f)[np.r_[:n_fit, -n_val:0]] for f in _FIELDS))
+        decoder, epochs = _fit_decoder(train_val, n_fit, cfg, seed, dev)
     stride = encoder.config.stride
     knn = _knn_scores(train, test, cfg.k, dev)
     scores = {
@@ -323,11 +452,12 @@ def anomaly_scores(
     }
     details = {
         "window": width,
-        "train_windows": len(train_starts),
+        "train_windows": len(lay.train_starts),
         "fit_windows": n_fit,
         "val_windows": n_val,
         "test_windows": len(test.starts),
         "decoder_epochs": epochs,
+        **extra,
     }
     return scores, details
 
@@ -358,26 +488,30 @@ def evaluate_anomaly(
     *,
     device: str = "auto",
 ) -> list[ResultRow]:
-    """Score the test part with both scorers of one frozen encoder and measure them.
+    """Score the test part with both scorers of one (frozen or fine-tuned) encoder, measure them.
 
     Args:
-        encoder: ``pretrained`` or ``random`` (the anomaly baseline); ``scratch`` is refused.
+        encoder: the encoder under test; ``random`` is the probe baseline, ``scratch`` the
+            fine-tune one (each is refused in the other regime).
         dataset: ``load_dataset("anomaly/ucr/NNN" | "anomaly/nab/<cat>/<file>" |
             "anomaly/msl/<chan>")``.
         cfg: protocol settings.
-        seed: random-init draw (``random``) and decoder seed.
+        seed: random-init draw (``random``/``scratch``), decoder and fine-tune seed.
         device: "auto", "cpu" or "cuda".
 
     Returns:
-        One row per (scorer, metric), metric ``"<scorer>/<metric>"``, regime "probe".
+        One row per (scorer, metric), metric ``"<scorer>/<metric>"``, regime ``cfg.regime``.
 
     Raises:
-        ValueError: for a ``scratch`` encoder, or a test part with no labelled anomaly.
+        ValueError: for an encoder kind the regime does not take, or a test part with no
+            labelled anomaly.
     """
-    if encoder.kind == "scratch":
+    valid = {"probe": ["pretrained", "random"], "finetune": ["pretrained", "scratch"]}[cfg.regime]
+    if encoder.kind not in valid:
         raise ValueError(
-            "anomaly detection has no labels to train a 'scratch' encoder on; its baseline is "
-            "'random' (the frozen random-init encoder); valid kinds: ['pretrained', 'random']"
+            f"encoder kind {encoder.kind!r} does not apply to anomaly regime {cfg.regime!r}; "
+            f"valid kinds: {valid} ('random' is the frozen probe baseline, 'scratch' the "
+            "fine-tune baseline)"
         )
     t0 = time.perf_counter()
     scores, details = anomaly_scores(encoder.encoder(seed), dataset, cfg, seed, device=device)
@@ -393,7 +527,7 @@ def evaluate_anomaly(
             **encoder.row_fields(),
             task="anomaly",
             dataset=dataset.name,
-            regime="probe",
+            regime=cfg.regime,
             seed=seed,
             metric=f"{scorer}/{name}",
             value=value,

@@ -232,3 +232,16 @@ def test_aeon_bundled_ucr_135_scratch_finetune_end_to_end():
     assert len(rows) == 8 and all(0.0 <= r.value <= 1.0 for r in rows)
     assert {(r.init, r.regime) for r in rows} == {("scratch", "finetune")}
     assert 1 <= rows[0].extra["decoder_epochs"] <= rows[0].extra["epochs_run"] <= 20
+
+
+def test_finetune_batch_size_is_chosen_by_validation_error():
+    ds = sine_with_spike()
+    enc = EncoderUnderTest("scratch", TINY).encoder(0)
+    val = {
+        bs: finetune_anomaly(enc, ds, FT, 0, device="cpu", batch_size=bs)[2]["val_loss"]
+        for bs in FT.finetune_batch_sizes
+    }
+    _, details = anomaly_scores(enc, ds, FT, 0, device="cpu")
+    assert details["finetune_batch_size"] == min(val, key=val.get)
+    with pytest.raises(ConfigError, match="at least one batch size"):
+        AnomalyConfig(finetune_batch_sizes=())

@@ -31,7 +31,8 @@ Protocol (docs/protocols.md, "Anomaly detection"):
 ``regime="finetune"``: the encoder AND the same linear decoder (same seeded init) are trained end
 to end on the reconstruction loss of the normal fitting windows (AdamW, ``encoder_lr`` 1e-4 for the
 encoder, ten times below the decoder's ``decoder_lr`` 1e-3 so that the first steps, driven by a
-random decoder, do not wreck the pretrained features; batches of ``finetune_batch_size`` windows;
+random decoder, do not wreck the pretrained features; batch size chosen from
+``finetune_batch_sizes`` by validation error;
 at most ``finetune_max_epochs``), early-stopped on the validation windows' reconstruction error
 (patience ``decoder_patience``, best encoder+decoder state restored). The fine-tuned encoder then
 feeds both scorers exactly as above: ``recon`` with the fine-tuned decoder, ``knn`` with its tokens
@@ -94,8 +95,9 @@ class AnomalyConfig:
             PatchTST-MAE rate, a tenth of the decoder's; weight decay is decoder_weight_decay).
         finetune_max_epochs: fine-tune epochs at most (200, the decoder's cap: a short UCR
             prefix gives a handful of fitting windows, i.e. one or two steps per epoch).
-        finetune_batch_size: windows per fine-tune step (4: several steps per epoch even when the
-            training prefix yields fewer than ten fitting windows).
+        finetune_batch_sizes: candidate windows per fine-tune step; one fine-tune per candidate
+            and the lowest validation reconstruction error wins (small batches give several steps
+            per epoch when a short training prefix yields fewer than ten fitting windows).
     """
 
     context: int = 336
@@ -112,14 +114,18 @@ class AnomalyConfig:
     regime: str = "probe"
     encoder_lr: float = 1e-4
     finetune_max_epochs: int = 200
-    finetune_batch_size: int = 4
+    finetune_batch_sizes: tuple[int, ...] = (4, 16)
 
     def __post_init__(self) -> None:
         for name in ("context", "k", "decoder_max_epochs", "decoder_patience"):
             check_int(name, getattr(self, name), 1)
-        for name in ("decoder_batch_size", "embed_batch_size", "finetune_max_epochs",
-                     "finetune_batch_size"):  # fmt: skip
+        for name in ("decoder_batch_size", "embed_batch_size", "finetune_max_epochs"):
             check_int(name, getattr(self, name), 1)
+        object.__setattr__(self, "finetune_batch_sizes", tuple(self.finetune_batch_sizes))
+        if not self.finetune_batch_sizes:
+            raise ConfigError("finetune_batch_sizes must list at least one batch size")
+        for bs in self.finetune_batch_sizes:
+            check_int("finetune_batch_sizes entry", bs, 1)
         check_int("tolerance", self.tolerance, 0)
         check_int("vus_max_window", self.vus_max_window, 0)
         if not 0.0 < self.val_fraction < 1.0:
@@ -353,8 +359,9 @@ def _window_loss(
 
 
 def finetune_anomaly(
-    encoder: Encoder, dataset: Dataset, cfg: AnomalyConfig, seed: int, *, device: str = "auto"
-) -> tuple[Encoder, nn.Linear, dict[str, float]]:
+    encoder: Encoder, dataset: Dataset, cfg: AnomalyConfig, seed: int, *, device: str = "auto",
+    batch_size: int | None = None,
+) -> tuple[Encoder, nn.Linear, dict[str, float]]:  # fmt: skip
     """Train a COPY of ``encoder`` and the linear decoder end to end on the normal training
     windows (module docstring, "finetune"); reads no labels and never modifies ``encoder``.
 
@@ -383,7 +390,7 @@ def finetune_anomaly(
             weight_decay=cfg.decoder_weight_decay,
         )  # fmt: skip
         best, best_epoch, best_state, epoch, bad = float("inf"), 0, None, 0, 0
-        bs = cfg.finetune_batch_size
+        bs = cfg.finetune_batch_sizes[0] if batch_size is None else batch_size
         for epoch in range(1, cfg.finetune_max_epochs + 1):
             enc.train()
             for j in torch.randperm(fit_x.shape[0], generator=gen).to(dev).split(bs):
@@ -432,8 +439,15 @@ def anomaly_scores(
     lay = _layout(encoder, dataset, cfg)
     extra: dict[str, int] = {}
     if cfg.regime == "finetune":
-        encoder, decoder, summary = finetune_anomaly(encoder, dataset, cfg, seed, device=device)
-        epochs, extra = int(summary["best_epoch"]), {"epochs_run": int(summary["epochs_run"])}
+        # One fine-tune per candidate batch size; the lowest validation error wins (no label and
+        # no test value is read).
+        runs = [
+            (bs, finetune_anomaly(encoder, dataset, cfg, seed, device=device, batch_size=bs))
+            for bs in cfg.finetune_batch_sizes
+        ]
+        bs, (encoder, decoder, summary) = min(runs, key=lambda r: r[1][2]["val_loss"])
+        epochs = int(summary["best_epoch"])
+        extra = {"epochs_run": int(summary["epochs_run"]), "finetune_batch_size": bs}
     encoder = encoder.to(dev).eval()
     (ta, tb), width, n_fit, n_val = lay.test, lay.width, lay.n_fit, lay.n_val
     train = _encode(encoder, lay.x, lay.m, lay.train_starts, width, cfg.embed_batch_size)

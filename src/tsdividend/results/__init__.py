@@ -1,5 +1,6 @@
-"""Result rows (and, with issue 5, the SQLite store that holds them)."""
+"""Result rows and the SQLite store that holds them."""
 
 from tsdividend.results.row import INITS, ResultRow
+from tsdividend.results.store import ResultStore
 
-__all__ = ["INITS", "ResultRow"]
+__all__ = ["INITS", "ResultRow", "ResultStore"]

@@ -354,6 +354,22 @@ def baseline(
         _emit_rows(rows, json_out)
 
 
+@app.command("results")
+@_clean_errors
+def results(
+    out: Annotated[Path, typer.Argument(help="Study folder (holds results.sqlite).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Print the rows of a study's results store."""
+    from tsdividend.results import ResultStore
+
+    path = out / "results.sqlite"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: is {out} a study folder?")
+    with ResultStore(path) as store:
+        _emit_rows(store.rows(), json_out)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

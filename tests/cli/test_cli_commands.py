@@ -106,3 +106,17 @@ def test_baseline_minirocket_runs_from_the_cli(tmp_path):
     assert res.exit_code == 0, res.output
     rows = {r["metric"]: r for r in _json_lines(res.stdout)}
     assert rows["accuracy"]["init"] == "classical" and rows["accuracy"]["value"] > 0.9
+
+
+def test_results_prints_the_store_rows(tmp_path):
+    from tsdividend.results import ResultRow, ResultStore
+    from tsdividend.results.store import CELL
+
+    row = ResultRow("random", "random", "clustering", "ucr/GunPoint", "probe", 0, "nmi", 0.25, True)
+    with ResultStore(tmp_path / "results.sqlite") as store:
+        store.add_cell({k: getattr(row, k) for k in CELL}, [row])
+    res = runner.invoke(app, ["results", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    assert _json_lines(res.stdout) == [row.to_json()]
+    res = runner.invoke(app, ["results", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "results.sqlite not found" in res.output

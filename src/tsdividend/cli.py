@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tsdividend import __version__
@@ -54,7 +55,7 @@ def _clean_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (ValueError, KeyError, FileNotFoundError) as e:
             msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            err.print(f"[red]error:[/red] {msg}", highlight=False, markup=True)
+            err.print(f"[red]error:[/red] {escape(msg)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -36,10 +36,19 @@ def hierarchical_bootstrap(
     mean = float(np.mean([g.mean() for g in groups]))
     rng = np.random.default_rng([seed, 2024])
     k = len(groups)
-    reps = np.empty(n_boot)
-    for b in range(n_boot):
-        picked = rng.integers(0, k, size=k)
-        reps[b] = np.mean([rng.choice(groups[i], size=groups[i].size).mean() for i in picked])
+    sizes = np.array([g.size for g in groups])
+    padded = np.zeros((k, sizes.max()))
+    for i, g in enumerate(groups):
+        padded[i, : g.size] = g
+    # Vectorised over replicates: (n_boot, k) dataset draws, then for each drawn slot its own
+    # resample of that dataset's seeds (positions beyond the dataset's seed count are unused).
+    picks = rng.integers(0, k, size=(n_boot, k))
+    n_seeds = sizes[picks]  # (n_boot, k)
+    draws = (rng.random((n_boot, k, sizes.max())) * n_seeds[..., None]).astype(np.int64)
+    vals = padded[picks[..., None], draws]  # (n_boot, k, S)
+    used = np.arange(sizes.max()) < n_seeds[..., None]
+    slot_means = (vals * used).sum(-1) / n_seeds
+    reps = slot_means.mean(-1)
     alpha = (1.0 - level) / 2
     low, high = np.quantile(reps, [alpha, 1.0 - alpha])
     return mean, float(low), float(high)

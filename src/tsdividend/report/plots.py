@@ -1,0 +1,139 @@
+"""Report figures (matplotlib, Agg backend): each function writes one PNG and returns its path."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: the report is built on servers and in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
+
+# (x, mean, ci_low, ci_high) of one point of a curve or one bar.
+Point = tuple[float | str, float, float, float]
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def heatmap(
+    values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], title: str, path: Path
+) -> Path:
+    """Diverging heatmap of dividends (rows x cols, NaN = missing), centred on 0, cells
+    annotated in percent."""
+    finite = values[np.isfinite(values)]
+    span = float(np.max(np.abs(finite))) if finite.size else 1.0
+    span = span or 1.0
+    fig, ax = plt.subplots(figsize=(1.9 * len(col_labels) + 2.5, 0.45 * len(row_labels) + 1.8))
+    im = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu",
+                   norm=TwoSlopeNorm(0.0, -span, span), aspect="auto")  # fmt: skip
+    ax.set_xticks(range(len(col_labels)), col_labels, rotation=20, ha="right")
+    ax.set_yticks(range(len(row_labels)), row_labels)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            text = "—" if math.isnan(v) else f"{100 * v:+.1f}%"
+            dark = not math.isnan(v) and abs(v) > 0.6 * span
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if dark else "black")  # fmt: skip
+    fig.colorbar(im, ax=ax, label="dividend (relative gain)", format=PercentFormatter(1.0))
+    ax.set_xlabel("task (headline metric)")
+    ax.set_ylabel("pretrained encoder")
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def bars(panels: Mapping[str, Sequence[tuple[str, float, float, float]]], title: str,
+         path: Path) -> Path:  # fmt: skip
+    """One panel per task: horizontal bars of mean dividends with 95% CI error bars.
+
+    Args:
+        panels: panel title -> [(encoder label, mean, ci_low, ci_high)].
+    """
+    n = len(panels)
+    height = max(len(v) for v in panels.values()) * 0.35 + 1.6
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, height), squeeze=False)
+    for ax, (name, items) in zip(axes[0], panels.items(), strict=True):
+        labels = [it[0] for it in items]
+        mean = np.array([it[1] for it in items]) * 100
+        err = np.array([[it[1] - it[2], it[3] - it[1]] for it in items]).T * 100
+        colors = ["tab:blue" if m >= 0 else "tab:red" for m in mean]
+        ax.barh(range(len(items)), mean, xerr=err, color=colors, alpha=0.8, capsize=3)
+        ax.set_yticks(range(len(items)), labels)
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlabel("dividend (%), 95% CI")
+        ax.set_title(name)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plane(points: Sequence[tuple[str, float, float]], xlabel: str, ylabel: str, title: str,
+          path: Path) -> Path:  # fmt: skip
+    """Scatter of one labelled point per objective, with the axes through 0 (the baselines)."""
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    xs = np.array([p[1] for p in points]) * 100
+    ys = np.array([p[2] for p in points]) * 100
+    ax.scatter(xs, ys, s=40, color="tab:purple", zorder=3)
+    for (label, _, _), x, y in zip(points, xs, ys, strict=True):
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=9)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def curves(
+    panels: Mapping[str, Mapping[str, Sequence[Point]]],
+    xlabel: str,
+    title: str,
+    path: Path,
+    log_x: bool = False,
+) -> Path:
+    """One panel per task, one line per objective of mean dividend vs ``x`` with CI bands.
+
+    Args:
+        panels: panel title -> line label -> [(x, mean, ci_low, ci_high)]; a string ``x`` is
+            drawn as a category in first-seen order.
+        log_x: logarithmic x axis (corpus sizes).
+    """
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.9), squeeze=False)
+    for ax, (name, lines) in zip(axes[0], panels.items(), strict=True):
+        cats: list[str] = []
+        numeric = sorted({p[0] for pts in lines.values() for p in pts if not isinstance(p[0], str)})
+        for pts in lines.values():
+            cats += [str(p[0]) for p in pts if isinstance(p[0], str) and str(p[0]) not in cats]
+        for label, pts in lines.items():
+            xs = [cats.index(p[0]) if isinstance(p[0], str) else p[0] for p in pts]
+            mean, lo, hi = (np.array([p[i] for p in pts]) * 100 for i in (1, 2, 3))
+            ax.plot(xs, mean, marker="o", label=label)
+            ax.fill_between(xs, lo, hi, alpha=0.15)
+        if log_x:
+            ax.set_xscale("log")
+        if cats:
+            ax.set_xticks(range(len(cats)), cats)
+        elif numeric:  # mark the measured depths / sizes, not interpolated ones
+            ax.set_xticks(numeric, [f"{v:g}" for v in numeric])
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("dividend (%), 95% CI")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=8, loc="best")
+    fig.suptitle(title)
+    return _save(fig, path)

@@ -355,6 +355,18 @@ def baseline(
         _emit_rows(rows, json_out)
 
 
+@app.command("report")
+@_clean_errors
+def report(
+    out: Annotated[Path, typer.Argument(help="Study folder (holds results.sqlite).")],
+) -> None:
+    """Rebuild report.md, report.html and the plots of a study from its results store."""
+    from tsdividend.report import build_report
+
+    files = build_report(out)
+    err.print(f"report -> {files['markdown']} and {files['html']}")
+
+
 @app.command("results")
 @_clean_errors
 def results(

@@ -120,3 +120,22 @@ def test_results_prints_the_store_rows(tmp_path):
     assert _json_lines(res.stdout) == [row.to_json()]
     res = runner.invoke(app, ["results", str(tmp_path / "nope")])
     assert res.exit_code == 2 and "results.sqlite not found" in res.output
+
+
+def test_report_rebuilds_from_the_store(tmp_path):
+    from tsdividend.results import ResultRow, ResultStore
+    from tsdividend.results.store import CELL
+
+    rows = [
+        ResultRow("random", "random", "classification", "ucr/GunPoint", "probe", 0, "accuracy",
+                  0.6, True, tokenizer="patch", depth=2),
+        ResultRow("run", "pretrained", "classification", "ucr/GunPoint", "probe", 0, "accuracy",
+                  0.9, True, objective="mae", tokenizer="patch", depth=2),
+    ]  # fmt: skip
+    with ResultStore(tmp_path / "results.sqlite") as store:
+        for r in rows:
+            store.add_cell({k: getattr(r, k) for k in CELL}, [r])
+    res = runner.invoke(app, ["report", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "report.md").read_text()
+    assert (tmp_path / "report.html").exists() and "+50.0%" in md

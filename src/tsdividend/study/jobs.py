@@ -1,0 +1,210 @@
+"""The cells of a study as picklable jobs, and the function that runs one job in any process.
+
+Pretraining jobs are keyed by the hash of their resolved :class:`TrainConfig` and write only
+their own folder ``OUT/encoders/<hash>/``; evaluation jobs return result rows and write nothing
+(the parent process stores them), so jobs can run in any order and in any process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from tsdividend.atomic import write_json
+from tsdividend.config import config_hash, to_dict
+from tsdividend.data import Dataset, load_dataset
+from tsdividend.encoder import EncoderConfig
+from tsdividend.results.row import ResultRow
+from tsdividend.study.spec import StudySpec
+from tsdividend.tasks.anomaly import evaluate_anomaly
+from tsdividend.tasks.base import EncoderUnderTest
+from tsdividend.tasks.baselines import BASELINES, run_baseline
+from tsdividend.tasks.classification import evaluate_classification
+from tsdividend.tasks.clustering import evaluate_clustering
+from tsdividend.tasks.forecasting import evaluate_forecasting
+from tsdividend.train.sources import DataConfig
+from tsdividend.train.trainer import OptimConfig, TrainConfig, train
+
+EVALUATORS = {
+    "classification": evaluate_classification,
+    "anomaly": evaluate_anomaly,
+    "forecasting": evaluate_forecasting,
+    "clustering": evaluate_clustering,
+}
+BASELINE_KIND = {"probe": "random", "finetune": "scratch"}
+DONE_MARK = "study_done.json"  # written once a pretraining cell has finished all its steps
+
+
+@dataclass(frozen=True)
+class PretrainJob:
+    """One pretraining cell: its resolved config and where it trains."""
+
+    key: str
+    encoder_id: str
+    config: TrainConfig
+    folder: str
+    pretrain_size: int
+
+
+@dataclass(frozen=True)
+class EvalJob:
+    """One evaluation cell (``cell`` holds the store's CELL fields).
+
+    ``kind`` is "pretrained" (``encoder_dir`` is its folder and ``needs`` the pretraining key),
+    "random"/"scratch" (``encoder_config`` gives the architecture) or "classical"
+    (``baseline`` names it).
+    """
+
+    cell: dict[str, Any]
+    kind: str
+    eval_config: Any = None
+    encoder_dir: str | None = None
+    encoder_config: EncoderConfig | None = None
+    baseline: str | None = None
+    needs: str | None = None
+    data_dir: str | None = None
+    device: str = "auto"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def expand_grid(
+    spec: StudySpec, out: Path, data_dir: str | None = None
+) -> tuple[list[PretrainJob], list[EvalJob]]:
+    """Every pretraining and evaluation cell of ``spec`` (pretraining cells deduplicated by
+    config hash; evaluation cells in a stable order)."""
+    s = spec.schedule
+    pretrain: dict[str, PretrainJob] = {}
+    evals: list[EvalJob] = []
+    archs = [(tok, depth) for tok in spec.tokenizers for depth in spec.depths]
+    task_data = {t: spec.task_datasets(t, data_dir is not None) for t in spec.tasks}
+
+    def cells(encoder_id: str, seed: int, **kw: Any) -> list[EvalJob]:
+        return [
+            EvalJob(
+                cell={
+                    "study": spec.name,
+                    "encoder_id": encoder_id,
+                    "task": task,
+                    "dataset": ds,
+                    "regime": regime,
+                    "seed": seed,
+                },
+                eval_config=spec.eval_config(task, regime),
+                data_dir=data_dir,
+                device=s.device,
+                **kw,
+            )  # fmt: skip
+            for task in spec.tasks
+            for ds in task_data[task]
+            for regime in spec.regimes_for(task)
+            if kw["kind"] == "pretrained" or BASELINE_KIND[regime] == kw["kind"]
+        ]
+
+    for objective in spec.objectives:
+        for tok, depth in archs:
+            for source in spec.pretrain_sources:
+                for size in spec.sizes():
+                    for seed in spec.seeds:
+                        cfg = train_config(spec, objective, tok, depth, source, size, seed,
+                                           data_dir)  # fmt: skip
+                        key = config_hash(cfg)
+                        job = PretrainJob(key, f"{objective}-{key}", cfg,
+                                          str(out / "encoders" / key), size)  # fmt: skip
+                        if key in pretrain:
+                            continue
+                        pretrain[key] = job
+                        extra = {"pretrain_size": size, "pretrain_steps": cfg.steps}
+                        evals += cells(job.encoder_id, seed, kind="pretrained",
+                                       encoder_dir=job.folder, needs=key, extra=extra)  # fmt: skip
+    for tok, depth in archs:
+        for seed in spec.seeds:
+            for kind in ("random", "scratch"):
+                eid = kind if len(archs) == 1 else f"{kind}-{tok}-d{depth}"
+                evals += cells(eid, seed, kind=kind, encoder_config=spec.encoder_config(tok, depth))
+    for name in spec.baselines:
+        task = BASELINES.get(name).task
+        if task not in spec.tasks:
+            continue
+        for ds in task_data[task]:
+            for seed in spec.seeds:
+                cell = {"study": spec.name, "encoder_id": name, "task": task, "dataset": ds,
+                        "regime": "classical", "seed": seed}  # fmt: skip
+                evals.append(EvalJob(cell, "classical", baseline=name, data_dir=data_dir))
+    return list(pretrain.values()), evals
+
+
+def train_config(
+    spec: StudySpec, objective: str, tokenizer: str, depth: int, source: str, size: int,
+    seed: int, data_dir: str | None,
+) -> TrainConfig:  # fmt: skip
+    """The resolved :class:`TrainConfig` of one pretraining cell (its hash is the cache key)."""
+    s = spec.schedule
+    data = DataConfig(source=source, context=s.context, synth_kind=s.synth_kind,
+                      real_datasets=tuple(s.real_datasets), synthetic_ratio=s.synthetic_ratio,
+                      data_dir=None if source == "synthetic" else data_dir)  # fmt: skip
+    steps = size // s.batch_size
+    return TrainConfig(
+        objective=objective,
+        objective_options=dict(spec.objective_options.get(objective, {})),
+        encoder=spec.encoder_config(tokenizer, depth),
+        data=data,
+        optim=OptimConfig(lr=s.lr, weight_decay=s.weight_decay, warmup_frac=s.warmup_frac),
+        steps=steps,
+        batch_size=s.batch_size,
+        seed=seed,
+        device=s.device,
+        checkpoint_every=min(s.checkpoint_every, steps),
+        log_every=max(1, min(10, steps)),
+        diag_every=0,
+    )
+
+
+def is_trained(job: PretrainJob) -> bool:
+    return (Path(job.folder) / DONE_MARK).is_file()
+
+
+@lru_cache(maxsize=8)
+def _dataset(name: str, data_dir: str | None) -> Dataset:
+    return load_dataset(name, data_dir)
+
+
+def run_job(job: PretrainJob | EvalJob) -> Any:
+    """Run one job in this process: train (resuming a partial run) or evaluate one cell."""
+    if isinstance(job, PretrainJob):
+        if not is_trained(job):
+            result = train(job.config, job.folder, resume=True, progress=False)
+            write_json(Path(job.folder) / DONE_MARK, {"config_hash": job.key, **result.to_json()})
+        return job.key
+    cell = job.cell
+    dataset = _dataset(cell["dataset"], job.data_dir)
+    if job.kind == "classical":
+        assert job.baseline is not None
+        rows = run_baseline(job.baseline, cell["task"], dataset, cell["seed"])
+    else:
+        if job.kind == "pretrained":
+            encoder = EncoderUnderTest.from_arg(str(job.encoder_dir))
+        else:
+            encoder = EncoderUnderTest(job.kind, job.encoder_config or EncoderConfig())
+        rows = EVALUATORS[cell["task"]](encoder, dataset, job.eval_config, cell["seed"],
+                                        device=job.device)  # fmt: skip
+    return [_own(row, job) for row in rows]
+
+
+def _own(row: ResultRow, job: EvalJob) -> ResultRow:
+    """The row as the study stores it: its study, its encoder id, the pretraining size."""
+    changes: dict[str, Any] = {"study": job.cell["study"], "encoder_id": job.cell["encoder_id"]}
+    if job.extra:
+        changes["extra"] = {**row.extra, **job.extra}
+    return dataclasses.replace(row, **changes)
+
+
+def describe_jobs(pretrain: list[PretrainJob], evals: list[EvalJob]) -> dict[str, Any]:
+    """Summary for ``study.json``: the encoder cells and their configs."""
+    return {
+        "encoders": {j.key: {"encoder_id": j.encoder_id, "pretrain_size": j.pretrain_size,
+                             "train_config": to_dict(j.config)} for j in pretrain},
+        "n_eval_cells": len(evals),
+    }  # fmt: skip

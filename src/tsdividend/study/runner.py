@@ -1,0 +1,157 @@
+"""Run a study: pretrain every encoder cell once, evaluate every cell once, store every row.
+
+Order of work: pretraining jobs and baseline cells start first; when an encoder finishes, its
+evaluation cells are queued ahead of the remaining pretraining, so rows reach the store early.
+Resumption needs no bookkeeping of its own: an encoder folder with its done-mark is never trained
+again (a partial one resumes from its last checkpoint), and a cell the store marks complete is
+never evaluated again. A kill therefore loses at most the cells in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tsdividend import __version__
+from tsdividend.atomic import write_json
+from tsdividend.config import to_dict
+from tsdividend.results.store import ResultStore
+from tsdividend.study.executors import EXECUTORS, make_executor
+from tsdividend.study.jobs import EvalJob, PretrainJob, describe_jobs, expand_grid, run_job
+from tsdividend.study.spec import StudySpec
+
+RESULTS = "results.sqlite"
+
+
+class StudyError(RuntimeError):
+    """The study cannot run here, or some of its cells failed (the message lists them)."""
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import sklearn
+    import torch
+
+    return {"tsdividend": __version__, "python": platform.python_version(),
+            "torch": torch.__version__, "numpy": numpy.__version__,
+            "scikit-learn": sklearn.__version__}  # fmt: skip
+
+
+def _write_manifest(spec: StudySpec, out: Path, executor: str, data_dir: str | None,
+                    pretrain: list[PretrainJob], evals: list[EvalJob]) -> None:  # fmt: skip
+    """``study.json``; a folder that holds another spec is refused (its rows would mix)."""
+    path = out / "study.json"
+    resolved = to_dict(spec)
+    if path.exists():
+        old = json.loads(path.read_text()).get("spec", {})
+        diff = sorted(k for k in set(old) | set(resolved) if old.get(k) != resolved.get(k))
+        if diff:
+            raise StudyError(f"{out} holds a study whose spec differs in {diff}; rerun with the "
+                             "same spec to resume, or choose another output folder")  # fmt: skip
+    write_json(path, {"spec": resolved, "command": sys.argv, "executor": executor,
+                      "data_dir": data_dir, "versions": _versions(),
+                      **describe_jobs(pretrain, evals)})  # fmt: skip
+
+
+def run_study(
+    spec: StudySpec,
+    out: str | Path,
+    *,
+    executor: str = "local",
+    data_dir: str | Path | None = None,
+    progress: bool = True,
+    workers: int | None = None,
+    strict: bool = False,
+) -> Path:
+    """Run (or resume) every cell of ``spec`` into ``out``; return ``out/results.sqlite``.
+
+    Args:
+        spec: the study.
+        out: output folder (``results.sqlite``, ``study.json``, ``encoders/<hash>/``).
+        executor: "local" (in-process, sequential) or "pool" (local process pool).
+        data_dir: data root; adds the spec's ``datasets_with_data_dir`` and feeds real
+            pretraining data.
+        progress: show a progress bar over cells.
+        workers: pool processes (default: the CPU count).
+        strict: raise :class:`StudyError` at the end when a cell failed (else the failures are
+            reported and written to ``out/failures.json``; a rerun retries them).
+
+    Returns:
+        Path of the results store.
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor {executor!r} unknown; valid: {list(EXECUTORS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = str(data_dir) if data_dir is not None else None
+    pretrain, evals = expand_grid(spec, out, data)
+    _write_manifest(spec, out, executor, data, pretrain, evals)
+    console = Console(stderr=True)
+    store = ResultStore(out / RESULTS)
+    todo = [e for e in evals if not store.has_cell(e.cell)]
+    waiting: dict[str, list[EvalJob]] = {}
+    for e in todo:
+        if e.needs is not None:
+            waiting.setdefault(e.needs, []).append(e)
+    needed = [p for p in pretrain if p.key in waiting]  # encoders whose cells are all done: skip
+    queue: deque[PretrainJob | EvalJob] = deque(needed + [e for e in todo if e.needs is None])
+    failures: list[dict[str, Any]] = []
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, disable=not progress)  # fmt: skip
+    t0 = time.perf_counter()
+    pool = make_executor(executor, run_job, workers)
+    try:
+        with bar:
+            n_cells = len(todo) + len(needed)
+            task_id = bar.add_task(f"study {spec.name}", total=n_cells)
+            while queue or pool.busy():
+                while queue and pool.free() > 0:
+                    pool.submit(queue.popleft())
+                for job, result, err in pool.collect():
+                    bar.advance(task_id)
+                    if err is not None:
+                        failures.append(_failure(job, err, waiting))
+                        if isinstance(job, PretrainJob):
+                            bar.advance(task_id, len(waiting.get(job.key, [])))
+                        console.print(f"[red]failed[/red] {failures[-1]['what']}: {err}")
+                    elif isinstance(job, PretrainJob):
+                        queue.extendleft(reversed(waiting.get(job.key, [])))
+                    else:
+                        store.add_cell(job.cell, result)
+    finally:
+        pool.close()
+        store.close()
+    _report_failures(out, failures, console, strict)
+    if progress:
+        console.print(f"study {spec.name}: {n_cells} cells in {time.perf_counter() - t0:.1f} s "
+                      f"-> {out / RESULTS}")  # fmt: skip
+    return out / RESULTS
+
+
+def _failure(job: PretrainJob | EvalJob, err: BaseException, waiting: dict) -> dict[str, Any]:
+    if isinstance(job, PretrainJob):
+        skipped = len(waiting.get(job.key, []))
+        return {"what": f"pretraining {job.encoder_id}", "error": repr(err),
+                "skipped_cells": skipped}  # fmt: skip
+    return {"what": f"cell {job.cell}", "error": repr(err)}
+
+
+def _report_failures(out: Path, failures: list[dict[str, Any]], console: Console,
+                     strict: bool) -> None:  # fmt: skip
+    path = out / "failures.json"
+    if not failures:
+        path.unlink(missing_ok=True)
+        return
+    write_json(path, failures)
+    msg = f"{len(failures)} job(s) failed (see {path}); rerun the same command to retry them"
+    if strict:
+        raise StudyError(msg + ": " + "; ".join(f"{f['what']}: {f['error']}" for f in failures))
+    console.print(f"[yellow]{msg}[/yellow]")

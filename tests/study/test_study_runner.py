@@ -1,0 +1,161 @@
+"""Study runner: rows, the encoder cache, resumption after a kill, local vs pool executors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import tsdividend.study.runner as runner_mod
+from tsdividend.config import from_dict
+from tsdividend.results.store import KEY, ResultStore
+from tsdividend.study import StudyError, StudySpec, run_study
+
+TINY = {
+    "name": "tiny",
+    "objectives": ["mae", "ntp"],
+    "tasks": ["classification", "anomaly"],
+    "datasets": {"classification": ["ucr/GunPoint"], "anomaly": ["anomaly/ucr/135"]},
+    "depths": [1],
+    "regimes": ["probe"],
+    "schedule": {"steps": 4, "batch_size": 8, "context": 64, "d_model": 16, "n_heads": 2,
+                 "checkpoint_every": 2, "device": "cpu"},
+    "eval": {"classification": {"shots": [], "c_grid": [1.0]},
+             "anomaly": {"context": 64, "decoder_max_epochs": 5}},
+}  # fmt: skip
+# 2 pretrained encoders + random, each on GunPoint (2 rows) and anomaly/ucr/135 (8 rows)
+N_CELLS, N_ROWS = 6, 30
+
+
+def tiny(**changes) -> StudySpec:
+    return from_dict(StudySpec, {**TINY, **changes})
+
+
+def keyed(path: Path) -> dict[tuple, float]:
+    with ResultStore(path) as store:
+        rows = store.rows()
+    out = {tuple(getattr(r, k) for k in KEY): r.value for r in rows}
+    assert len(out) == len(rows), "duplicate keys in the store"
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uninterrupted local run of the tiny study."""
+    out = tmp_path_factory.mktemp("ref")
+    return run_study(tiny(), out, progress=False, strict=True)
+
+
+def test_rows_carry_the_study_and_the_encoder(reference: Path) -> None:
+    with ResultStore(reference) as store:
+        rows = store.rows()
+    assert len(rows) == N_ROWS
+    assert {r.study for r in rows} == {"tiny"}
+    pre = [r for r in rows if r.init == "pretrained"]
+    assert {r.objective for r in pre} == {"mae", "ntp"}
+    assert all(r.pretrain_data == "synthetic" and r.depth == 1 and r.tokenizer == "patch"
+               and r.extra["pretrain_size"] == 32 for r in pre)  # fmt: skip
+    assert {r.encoder_id for r in rows if r.init == "random"} == {"random"}
+    manifest = json.loads((reference.parent / "study.json").read_text())
+    assert manifest["spec"]["name"] == "tiny" and "torch" in manifest["versions"]
+    assert len(manifest["encoders"]) == 2
+
+
+def test_second_run_trains_and_evaluates_nothing(tmp_path: Path, monkeypatch) -> None:
+    spec = tiny(objectives=["mae"])
+    run_study(spec, tmp_path, progress=False, strict=True)
+    weights = list((tmp_path / "encoders").glob("*/encoder.safetensors"))
+    assert len(weights) == 1
+    stamp = weights[0].stat().st_mtime_ns
+    calls: list[object] = []
+    real = runner_mod.run_job
+    monkeypatch.setattr(runner_mod, "run_job", lambda job: calls.append(job) or real(job))
+    run_study(spec, tmp_path, progress=False, strict=True)
+    assert calls == [] and weights[0].stat().st_mtime_ns == stamp
+    # a new objective trains only its own encoder; the cached one is reused untouched
+    monkeypatch.setattr(runner_mod, "_write_manifest", lambda *a: None)
+    run_study(tiny(), tmp_path, progress=False, strict=True)
+    trained = [j for j in calls if type(j).__name__ == "PretrainJob"]
+    assert [j.config.objective for j in trained] == ["ntp"]
+    assert weights[0].stat().st_mtime_ns == stamp
+
+
+def test_changed_spec_in_same_folder_is_refused(reference: Path) -> None:
+    with pytest.raises(StudyError, match="objectives"):
+        run_study(tiny(objectives=["mae"]), reference.parent, progress=False)
+
+
+class _Stop(BaseException):
+    """Stands for a kill: not an Exception, so the runner does not treat it as a failed cell."""
+
+
+def test_interrupted_run_resumes_without_loss_or_duplicates(
+    tmp_path: Path, reference: Path, monkeypatch
+) -> None:
+    real = runner_mod.run_job
+    budget = {"n": 3}
+
+    def flaky(job):
+        if budget["n"] == 0:
+            raise _Stop
+        budget["n"] -= 1
+        return real(job)
+
+    monkeypatch.setattr(runner_mod, "run_job", flaky)
+    with pytest.raises(_Stop):
+        run_study(tiny(), tmp_path, progress=False)
+    partial = len(keyed(tmp_path / "results.sqlite"))
+    assert 0 < partial < N_ROWS
+    monkeypatch.setattr(runner_mod, "run_job", real)
+    path = run_study(tiny(), tmp_path, progress=False, strict=True)
+    assert keyed(path) == keyed(reference)
+
+
+@pytest.mark.slow
+def test_sigkill_midway_then_rerun_completes(tmp_path: Path, reference: Path) -> None:
+    """Kill a real study process once the store has rows, rerun the same command."""
+    code = ("import json, sys\nfrom tsdividend.config import from_dict\n"
+            "from tsdividend.study import StudySpec, run_study\n"
+            "spec = from_dict(StudySpec, json.loads(sys.argv[1]))\n"
+            "run_study(spec, sys.argv[2], progress=False, strict=True)\n")  # fmt: skip
+    cmd = [sys.executable, "-c", code, json.dumps(TINY), str(tmp_path)]
+    db = tmp_path / "results.sqlite"
+    proc = subprocess.Popen(cmd)
+    n = 0
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if db.exists():
+            with sqlite3.connect(db, timeout=5) as con:
+                try:
+                    n = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+                except sqlite3.OperationalError:  # the schema is being created
+                    n = 0
+            if n > 0:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+        time.sleep(0.02)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the study finished before it could be killed"
+    assert 0 < len(keyed(db)) < N_ROWS
+    subprocess.run(cmd, check=True, timeout=300)
+    assert keyed(db) == keyed(reference)
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT COUNT(*) FROM cells").fetchone()[0] == N_CELLS
+
+
+@pytest.mark.slow
+def test_pool_executor_gives_the_local_rows(tmp_path: Path, reference: Path) -> None:
+    path = run_study(tiny(), tmp_path, executor="pool", workers=2, progress=False, strict=True)
+    assert keyed(path) == keyed(reference)
+
+
+def test_unknown_executor_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="pool"):
+        run_study(tiny(), tmp_path, executor="ray", progress=False)

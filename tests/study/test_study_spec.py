@@ -1,0 +1,116 @@
+"""Study spec: validation errors, presets, and the grid's cells."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tsdividend.config import ConfigError, from_dict
+from tsdividend.study import StudySpec, available_presets, expand_grid, load_spec
+
+BASE = {
+    "name": "t",
+    "objectives": ["mae", "ntp"],
+    "tasks": ["classification", "anomaly"],
+    "datasets": {"classification": ["ucr/GunPoint"], "anomaly": ["anomaly/ucr/135"]},
+}
+
+
+def make(**changes) -> StudySpec:
+    return from_dict(StudySpec, {**BASE, **changes})
+
+
+def test_presets_load_and_name_themselves() -> None:
+    names = available_presets()
+    assert {"quick", "paper", "depth", "origin", "scale"} <= set(names)
+    for name in names:
+        spec = load_spec(name)
+        assert spec.name == name
+    quick = load_spec("quick")
+    assert len(quick.objectives) == 8 and set(quick.tasks) == {
+        "classification", "anomaly", "forecasting", "clustering"}  # fmt: skip
+    assert load_spec("depth").depths == (2, 4, 8, 12, 24)
+
+
+def test_origin_preset_matches_pretraining_tokens() -> None:
+    spec = load_spec("origin")
+    assert set(spec.pretrain_sources) == {"synthetic", "real", "mix"}
+    pre, _ = expand_grid(spec, Path("/nonexistent"), data_dir="/data")
+    seen = {(j.config.steps * j.config.batch_size * j.config.data.context) for j in pre}
+    assert len(seen) == 1  # every source sees the same number of time steps
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"objectives": ["mae", "simclr"]}, ["simclr", "ntp", "hybrid"]),
+        ({"tasks": ["regression"]}, ["regression", "clustering"]),
+        ({"regimes": ["zero"]}, ["zero", "finetune"]),
+        ({"pretrain_sources": ["web"]}, ["web", "synthetic"]),
+        ({"baselines": ["rocket"]}, ["rocket", "minirocket"]),
+        ({"colour": 1}, ["colour", "objectives"]),
+        ({"depths": [0]}, ["depths"]),
+        ({"datasets": {"classification": ["ucr/GunPoint"]}}, ["anomaly"]),
+        ({"eval": {"classification": {"c_grd": [1.0]}}}, ["c_grd", "c_grid"]),
+        ({"eval": {"anomaly": {"regime": "probe"}}}, ["regime"]),
+        ({"schedule": {"steps": 10, "batchsize": 3}}, ["batchsize", "batch_size"]),
+        ({"pretrain_sizes": [100]}, ["100", "batch_size"]),
+        ({"objective_options": {"dino": {}}}, ["dino"]),
+    ],
+)
+def test_validation_names_the_bad_value(changes: dict, words: list[str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        make(**changes)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_unknown_preset_lists_valid_ones() -> None:
+    with pytest.raises(ConfigError, match="quick"):
+        load_spec("nonexistent-preset")
+
+
+def test_overrides_apply_and_validate() -> None:
+    spec = load_spec("quick", {"schedule.steps": 7, "eval.anomaly.k": 3})
+    assert spec.schedule.steps == 7 and spec.eval_config("anomaly", "probe").k == 3
+    with pytest.raises(ConfigError, match="stepz"):
+        load_spec("quick", {"schedule.stepz": 7})
+
+
+def test_grid_expands_to_expected_cells(tmp_path: Path) -> None:
+    spec = make(depths=[1, 2], seeds=[0, 1], regimes=["probe", "finetune"],
+                task_regimes={"anomaly": ["probe"]}, pretrain_sizes=[64, 128],
+                baselines=["minirocket", "raw_kmeans", "matrix_profile"],
+                schedule={"batch_size": 32})  # fmt: skip
+    pre, evals = expand_grid(spec, tmp_path)
+    # 2 objectives x 2 depths x 1 source x 2 sizes x 2 seeds
+    assert len(pre) == 16 and len({j.key for j in pre}) == 16
+    assert {j.config.steps for j in pre} == {2, 4}
+    kinds = Counter((e.kind, e.cell["task"], e.cell["regime"]) for e in evals)
+    assert kinds[("pretrained", "classification", "probe")] == 16
+    assert kinds[("pretrained", "classification", "finetune")] == 16
+    assert kinds[("pretrained", "anomaly", "probe")] == 16
+    assert ("pretrained", "anomaly", "finetune") not in kinds
+    # baselines per architecture (2 depths) and seed
+    assert kinds[("random", "classification", "probe")] == 4
+    assert kinds[("scratch", "classification", "finetune")] == 4
+    assert kinds[("random", "anomaly", "probe")] == 4
+    assert ("scratch", "anomaly", "finetune") not in kinds
+    # raw_kmeans serves clustering, which this study lacks
+    assert kinds[("classical", "classification", "classical")] == 2
+    assert kinds[("classical", "anomaly", "classical")] == 2
+    assert len(kinds) == 8
+    cells = [tuple(sorted(e.cell.items())) for e in evals]
+    assert len(cells) == len(set(cells))  # every cell key is unique
+    assert {e.cell["encoder_id"] for e in evals if e.kind == "random"} == {
+        "random-patch-d1", "random-patch-d2"}  # fmt: skip
+
+
+def test_data_dir_adds_datasets(tmp_path: Path) -> None:
+    spec = make(datasets_with_data_dir={"classification": ["ucr/ECG200"]})
+    _, without = expand_grid(spec, tmp_path)
+    _, with_dir = expand_grid(spec, tmp_path, data_dir=str(tmp_path))
+    assert {e.cell["dataset"] for e in with_dir} - {e.cell["dataset"] for e in without} == {
+        "ucr/ECG200"}  # fmt: skip

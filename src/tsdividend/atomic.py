@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+_UMASK = os.umask(0)  # read the process umask once (mkstemp creates files 0600)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_target(dest: str | Path) -> Iterator[Path]:
@@ -25,6 +28,7 @@ def atomic_target(dest: str | Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
     tmp = Path(name)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # the final file gets the usual permissions, as open() would
     try:
         yield tmp
         with open(tmp, "rb") as fh:

@@ -185,7 +185,7 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"--option expects key=value, got {pair!r}")
+            raise ValueError(f"expected key=value, got {pair!r}")
         try:
             options[key] = json.loads(raw)
         except json.JSONDecodeError:
@@ -353,6 +353,63 @@ def baseline(
     for ds_name in [n.strip() for n in dataset.split(",") if n.strip()]:
         rows = run_baseline(name, task, load_dataset(ds_name, data_dir), seed)
         _emit_rows(rows, json_out)
+
+
+@app.command("run")
+@_clean_errors
+def run(
+    preset: Annotated[
+        str | None, typer.Option(help="quick | paper | depth | origin | scale; default quick.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Study TOML file (instead of --preset).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Study folder; default runs/<name>.")
+    ] = None,
+    executor: Annotated[str, typer.Option(help="local | pool | ray")] = "local",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Pool processes / Ray tasks in flight.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Full benchmark data (else $TSDIVIDEND_DATA); adds the preset's larger datasets.",
+            file_okay=False,
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a spec field, e.g. schedule.steps=50 (repeatable)."),
+    ] = None,
+) -> None:
+    """Run (or resume) a dividend study, print the dividend table and write the report."""
+    import os
+
+    from tsdividend.config import to_dict
+    from tsdividend.report import build_report, dividend_table_text
+    from tsdividend.results import ResultStore
+    from tsdividend.study import load_spec, run_study
+
+    if preset is not None and config is not None:
+        raise ValueError("give --preset or --config, not both")
+    if config is not None and not config.is_file():
+        raise FileNotFoundError(f"study config {config} not found")
+    spec = load_spec(config if config is not None else (preset or "quick"),
+                     _parse_options(set_ or []))  # fmt: skip
+    if data_dir is None and os.environ.get("TSDIVIDEND_DATA"):
+        data_dir = Path(os.environ["TSDIVIDEND_DATA"])
+    if data_dir is not None and not data_dir.is_dir():
+        raise FileNotFoundError(f"data dir {data_dir} not found")
+    out = out if out is not None else Path("runs") / spec.name
+    store = run_study(spec, out, executor=executor, data_dir=data_dir, workers=workers)
+    with ResultStore(store) as s:
+        rows = s.rows()
+    print(dividend_table_text(rows))
+    files = build_report(out, meta={"command": " ".join(["tsdividend", *sys.argv[1:]]),
+                                    "config": to_dict(spec)})  # fmt: skip
+    err.print(f"{len(rows)} rows in {store}; report -> {files['markdown']} and {files['html']}")
 
 
 @app.command("report")

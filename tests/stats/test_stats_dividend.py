@@ -18,7 +18,12 @@ def test_dividend_direction_hand_computed():
     assert dividend(0.9, 0.6, True) == pytest.approx(0.5)  # accuracy 0.6 -> 0.9: +50%
     assert dividend(0.3, 0.4, False) == pytest.approx(0.25)  # MSE 0.4 -> 0.3: +25%
     assert dividend(0.5, 0.4, False) == pytest.approx(-0.25)
-    assert math.isnan(dividend(1.0, 0.0, True))
+    # scores divide by max(|baseline|, 0.05): NMI 0.001 -> 0.013 is +24%, not +1,200%
+    assert dividend(0.013, 0.001, True) == pytest.approx(0.24)
+    assert dividend(1.0, 0.0, True) == pytest.approx(20.0)
+    assert dividend(0.0, -0.02, True) == pytest.approx(0.4)  # ARI can be negative
+    assert dividend(0.5, 0.25, True) == pytest.approx(1.0)  # above the floor: plain relative gain
+    assert math.isnan(dividend(0.1, 0.0, False))  # an error baseline of 0: undefined
 
 
 def _row(init, regime, ds, seed, value, metric="accuracy", hib=True, enc=None):

@@ -118,7 +118,6 @@ def test_interrupted_run_resumes_without_loss_or_duplicates(
     assert keyed(path) == keyed(reference)
 
 
-@pytest.mark.slow
 def test_sigkill_midway_then_rerun_completes(tmp_path: Path, reference: Path) -> None:
     """Kill a real study process once the store has rows, rerun the same command."""
     code = ("import json, sys\nfrom tsdividend.config import from_dict\n"
@@ -158,4 +157,13 @@ def test_pool_executor_gives_the_local_rows(tmp_path: Path, reference: Path) -> 
 
 def test_unknown_executor_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="pool"):
-        run_study(tiny(), tmp_path, executor="ray", progress=False)
+        run_study(tiny(), tmp_path, executor="dask", progress=False)
+
+
+def test_ray_executor_gives_the_local_rows(tmp_path: Path, reference: Path, monkeypatch) -> None:
+    """A local Ray instance with 2 CPUs runs the same cells to the same rows as in-process."""
+    ray = pytest.importorskip("ray")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    path = run_study(tiny(), tmp_path, executor="ray", workers=2, progress=False, strict=True)
+    assert not ray.is_initialized(), "the executor must shut down the instance it started"
+    assert keyed(path) == keyed(reference)

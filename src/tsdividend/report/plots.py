@@ -67,9 +67,15 @@ def bars(panels: Mapping[str, Sequence[tuple[str, float, float, float]]], title:
     for ax, (name, items) in zip(axes[0], panels.items(), strict=True):
         labels = [it[0] for it in items]
         mean = np.array([it[1] for it in items]) * 100
-        err = np.array([[it[1] - it[2], it[3] - it[1]] for it in items]).T * 100
+        low = np.array([it[2] for it in items]) * 100
+        high = np.array([it[3] for it in items]) * 100
         colors = ["tab:blue" if m >= 0 else "tab:red" for m in mean]
-        ax.barh(range(len(items)), mean, xerr=err, color=colors, alpha=0.8, capsize=3)
+        ys = np.arange(len(items))
+        ax.barh(ys, mean, color=colors, alpha=0.8)
+        # CI whiskers drawn directly (barh's xerr trips a NumPy deprecation inside matplotlib)
+        ax.hlines(ys, low, high, color="black", lw=1)
+        ax.vlines(np.r_[low, high], np.r_[ys, ys] - 0.15, np.r_[ys, ys] + 0.15, color="black",
+                  lw=1)  # fmt: skip
         ax.set_yticks(range(len(items)), labels)
         ax.invert_yaxis()
         ax.axvline(0, color="black", lw=0.8)

@@ -36,7 +36,7 @@ from tsdividend.report.tables import (
     varying_fields,
 )
 from tsdividend.results.store import ResultStore
-from tsdividend.stats.dividend import BASELINE_FOR
+from tsdividend.stats.dividend import BASELINE_FOR, SCORE_FLOOR
 
 META_FILE = "report_meta.json"
 VERSIONED = ("tsdividend", "torch", "numpy", "scipy", "scikit-learn", "matplotlib")
@@ -78,8 +78,13 @@ def _heatmaps(an: Analysis, plot_dir: Path, files: dict[str, Path]) -> list[Bloc
     blocks: list[Block] = [Heading(2, "Dividend heatmap"), Para(HEADLINE_DOC)]
     if not an.summaries:
         return blocks + [Para("Skipped: no pretrained row is paired with a baseline row.")]
-    blocks.append(Para("Cells: mean dividend over datasets (per-dataset mean over seeds), with "
-                       "the 95% hierarchical bootstrap CI over (dataset, seed)."))  # fmt: skip
+    blocks.append(Para("Dividend of one (dataset, seed) = (score - baseline) / max(|baseline|, "
+                       f"{SCORE_FLOOR}) for scores, (baseline - error) / baseline for errors; "
+                       "baseline = random-init frozen encoder (probe) or supervised from "
+                       "scratch (finetune) of the same architecture and seed. Cells: mean "
+                       "dividend over datasets (per-dataset mean over seeds), with the 95% "
+                       "hierarchical bootstrap CI over (dataset, seed); `(n=1)` marks a cell "
+                       "measured on one dataset and one seed, which has no CI."))  # fmt: skip
     for regime in an.regimes:
         header, rows = heatmap_table(an, regime)
         if not rows:  # only non-headline metrics in this regime: they are in "All dividends"

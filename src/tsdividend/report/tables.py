@@ -167,8 +167,12 @@ def pct(x: float) -> str:
 
 
 def fmt_summary(s: DividendSummary | None) -> str:
-    """``+12.3% [+5.0%, +20.1%]`` or an em dash when absent."""
-    return "—" if s is None else f"{pct(s.mean)} [{pct(s.ci_low)}, {pct(s.ci_high)}]"
+    """``+12.3% [+5.0%, +20.1%]``, ``+12.3% (n=1)`` without a CI, or an em dash when absent."""
+    if s is None:
+        return "—"
+    if s.n_datasets == 1 and s.ci_low == s.ci_high:  # one (dataset, seed): nothing to resample
+        return f"{pct(s.mean)} (n=1)"
+    return f"{pct(s.mean)} [{pct(s.ci_low)}, {pct(s.ci_high)}]"
 
 
 def fmt_p(p: float) -> str:

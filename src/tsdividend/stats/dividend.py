@@ -3,8 +3,16 @@
 Dividend of an encoder on a (task, dataset, regime, metric) at one seed, with the metric's
 direction:
 
-    higher is better:  (score - baseline) / |baseline|
+    higher is better:  (score - baseline) / max(|baseline|, SCORE_FLOOR)
     lower is better:   (baseline - score) / |baseline|
+
+Every higher-is-better metric of this package is a score in [-1, 1] (accuracy, NMI, ARI, VUS,
+AUC, F1, UCR score) and several sit near 0 for a random encoder (NMI on GunPoint ~0.001, VUS-PR
+of a short anomaly, a UCR score of 0), where the plain relative gain explodes (0.001 -> 0.013 NMI
+would be +1,200%) or is undefined. Their denominator is therefore floored at ``SCORE_FLOOR`` =
+0.05: a gain on a near-zero baseline counts as a gain over 0.05. Baselines above 0.05 (every
+accuracy above 5%) are untouched. Errors (MSE, MAE) are positive; an error baseline of exactly 0
+gives NaN, which summaries count in ``n_undefined``, never silently.
 
 The baseline is the ``random`` (frozen, randomly initialised) encoder for probes and the
 ``scratch`` (supervised from a random init) encoder for fine-tuning, of the same tokenizer and
@@ -24,15 +32,17 @@ from tsdividend.results.row import ResultRow
 from tsdividend.stats.bootstrap import hierarchical_bootstrap
 
 BASELINE_FOR = {"probe": "random", "finetune": "scratch"}
+SCORE_FLOOR = 0.05
 
 
 def dividend(score: float, baseline: float, higher_is_better: bool) -> float:
-    """Relative gain of ``score`` over ``baseline`` in the metric's direction (NaN when the
-    baseline is 0, where a relative gain is undefined)."""
+    """Relative gain of ``score`` over ``baseline`` in the metric's direction (module docstring:
+    scores divide by ``max(|baseline|, SCORE_FLOOR)``; an error baseline of 0 gives NaN)."""
+    if higher_is_better:
+        return (score - baseline) / max(abs(baseline), SCORE_FLOOR)
     if baseline == 0:
         return math.nan
-    gain = score - baseline if higher_is_better else baseline - score
-    return gain / abs(baseline)
+    return (baseline - score) / abs(baseline)
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,7 @@ class DividendSummary:
     ci_low: float
     ci_high: float
     wilcoxon_p: float
+    n_undefined: int = 0  # (dataset, seed) pairs left out: error baseline of exactly 0
 
 
 def summarize_dividends(
@@ -104,7 +115,10 @@ def summarize_dividends(
         for p in items:
             if not math.isnan(p.dividend):
                 by_ds[p.dataset].append(p)
+        n_undefined = len(items) - sum(len(ps) for ps in by_ds.values())
         if not by_ds:
+            out.append(DividendSummary(enc, obj, task, regime, metric, 0, math.nan, math.nan,
+                                       math.nan, math.nan, n_undefined))  # fmt: skip
             continue
         values = {ds: [p.dividend for p in ps] for ds, ps in by_ds.items()}
         mean, low, high = hierarchical_bootstrap(values, n_boot=n_boot, seed=seed)
@@ -115,5 +129,5 @@ def summarize_dividends(
         if len(diffs) >= 2 and any(d != 0 for d in diffs):
             pval = float(wilcoxon(scores, bases).pvalue)
         out.append(DividendSummary(enc, obj, task, regime, metric, len(by_ds), mean, low, high,
-                                   pval))  # fmt: skip
+                                   pval, n_undefined))  # fmt: skip
     return out

@@ -1,6 +1,12 @@
 """The dividend study: a validated grid (spec), its cells as jobs, executors and the runner."""
 
-from tsdividend.study.executors import EXECUTORS, LocalExecutor, PoolExecutor, make_executor
+from tsdividend.study.executors import (
+    EXECUTORS,
+    LocalExecutor,
+    PoolExecutor,
+    RayExecutor,
+    make_executor,
+)
 from tsdividend.study.jobs import EvalJob, PretrainJob, expand_grid, run_job, train_config
 from tsdividend.study.runner import RESULTS, StudyError, run_study
 from tsdividend.study.spec import (
@@ -19,6 +25,7 @@ __all__ = [
     "LocalExecutor",
     "PoolExecutor",
     "PretrainJob",
+    "RayExecutor",
     "Schedule",
     "StudyError",
     "StudySpec",

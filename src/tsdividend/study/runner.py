@@ -76,7 +76,9 @@ def run_study(
     Args:
         spec: the study.
         out: output folder (``results.sqlite``, ``study.json``, ``encoders/<hash>/``).
-        executor: "local" (in-process, sequential) or "pool" (local process pool).
+        executor: "local" (in-process, sequential), "pool" (local process pool) or "ray" (Ray
+            tasks on $RAY_ADDRESS or a local instance; the output folder must be on a filesystem
+            every Ray node sees).
         data_dir: data root; adds the spec's ``datasets_with_data_dir`` and feeds real
             pretraining data.
         progress: show a progress bar over cells.

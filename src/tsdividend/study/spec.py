@@ -6,7 +6,8 @@ size, seed), resolved into a :class:`~tsdividend.train.TrainConfig`; each pretra
 evaluated at its own seed, next to the random-init (probe) and from-scratch (fine-tune) baselines
 of the same architecture and the classical references of each task.
 
-Presets are TOML files in ``configs/`` (``quick``, ``paper``, ``depth``, ``origin``, ``scale``).
+Presets are TOML files shipped in ``tsdividend/study/presets/`` (``quick``, ``paper``,
+``depth``, ``origin``, ``scale``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ STUDY_REGIMES = ("probe", "finetune")
 # the Dataset.task each study task reads (clustering clusters labelled classification data)
 DATA_TASK = {"classification": "classification", "anomaly": "anomaly",
              "forecasting": "forecasting", "clustering": "classification"}  # fmt: skip
-PRESET_DIR = Path(__file__).resolve().parents[3] / "configs"
+PRESET_DIR = Path(__file__).resolve().parent / "presets"  # shipped in the wheel
 
 
 def _names(where: str, values: tuple, valid: list[str] | tuple[str, ...]) -> None:
@@ -230,7 +231,7 @@ class StudySpec:
 
 
 def load_spec(source: str | Path, overrides: dict[str, Any] | None = None) -> StudySpec:
-    """A spec from a preset name (``configs/<name>.toml``) or a TOML file path.
+    """A spec from a preset name (``tsdividend/study/presets/<name>.toml``) or a TOML file path.
 
     Args:
         source: preset name (``available_presets()``) or a path to a ``.toml`` file.
@@ -261,5 +262,5 @@ def load_spec(source: str | Path, overrides: dict[str, Any] | None = None) -> St
 
 
 def available_presets() -> list[str]:
-    """Names of the preset TOML files in ``configs/``."""
+    """Names of the preset TOML files in ``tsdividend/study/presets/``."""
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))

@@ -1,4 +1,4 @@
-"""Readers against the real benchmark files (skipped without them) and aeon's bundled copies.
+"""Readers against the real benchmark files (skipped without them), aeon's bundled copies and ours.
 
 Every check compares with an independent reading of the original file (numpy/pandas/json), never
 with numbers copied from our own output.
@@ -7,13 +7,15 @@ with numbers copied from our own output.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tsdividend.data import dataset_info, list_datasets, load_dataset
+from tsdividend.data import bundled, dataset_info, list_datasets, load_dataset
 
 
 def test_gunpoint_info(shared_data):
@@ -214,3 +216,73 @@ def test_bundled_ucr_anomaly_135_matches_aeon_loader(tmp_path):
     assert ds.time_splits == {"train": (0, len(prefix)), "test": (len(prefix), len(series))}
     assert ds.meta["archive_name"] == "135_UCR_Anomaly_InternalBleeding16_1200_4187_4199.txt"
     assert not ds.subset("train").y.any()
+
+
+# --- forecast/ILI shipped inside the package: runs without the shared data ---------------------
+
+_SHIPPED_ILI = bundled.SHIPPED_DIR / "national_illness.csv"
+
+
+def test_shipped_ili_without_data_dir(tmp_path):
+    ds = load_dataset("forecast/ILI", tmp_path)
+    assert ds.meta["source"] == "shipped" and ds.meta["files"] == [str(_SHIPPED_ILI)]
+    raw = pd.read_csv(_SHIPPED_ILI)
+    assert raw.columns[0] == "date" and raw.shape == (966, 8)
+    values = raw.iloc[:, 1:].to_numpy(dtype=np.float64)
+    n_train, n_test = int(0.7 * 966), int(0.2 * 966)
+    assert ds.X.shape == (1, 7, 966) and ds.mask.all()
+    assert ds.channel_names == tuple(raw.columns[1:])
+    assert ds.time_splits == {
+        "train": (0, n_train),
+        "val": (n_train, 966 - n_test),
+        "test": (966 - n_test, 966),
+    }
+    mu, sd = values[:n_train].mean(axis=0), values[:n_train].std(axis=0)
+    np.testing.assert_allclose(ds.meta["mean"], mu)
+    np.testing.assert_allclose(ds.X[0].T, (values - mu) / sd, rtol=1e-5, atol=1e-5)
+    assert (ds.meta["first_date"], ds.meta["last_date"]) == (
+        raw["date"].iloc[0],
+        raw["date"].iloc[-1],
+    )
+    assert dataset_info("forecast/ILI", tmp_path) == {
+        "name": "forecast/ILI",
+        "task": "forecasting",
+        "n_train": n_train,
+        "n_test": n_test,
+        "n_channels": 7,
+        "length": 966,
+        "n_classes": None,
+    }
+    rows = {r["name"]: r for r in list_datasets(tmp_path)}
+    assert rows["forecast/ILI"] == {
+        "name": "forecast/ILI",
+        "task": "forecasting",
+        "available": True,
+        "source": "shipped",
+    }
+    assert rows["ucr/GunPoint"]["source"] == "aeon-bundled"
+    assert "forecast/ILI" in bundled.bundled_names()
+    assert bundled.bundled_files("forecast", "ETTh1") is None  # only ILI is shipped
+
+
+def test_data_dir_ili_wins_over_shipped_copy(tmp_path):
+    folder = tmp_path / "forecasting"
+    folder.mkdir()
+    rows = "\n".join(f"2000-01-{i + 1:02d},{i},{2 * i}" for i in range(20))
+    (folder / "national_illness.csv").write_text("date,a,OT\n" + rows + "\n")
+    ds = load_dataset("forecast/ILI", tmp_path)
+    assert ds.meta["source"] == "data-dir" and ds.X.shape == (1, 2, 20)
+
+
+def test_shipped_ili_hash_matches_its_readme():
+    readme = (bundled.SHIPPED_DIR / "README.md").read_text(encoding="utf-8")
+    stated = re.findall(r"\*\*sha256:\*\* `([0-9a-f]{64})`", readme)
+    assert stated == [hashlib.sha256(_SHIPPED_ILI.read_bytes()).hexdigest()]
+    assert "MIT" in readme and "CDC" in readme and "unmodified" in readme.lower()
+
+
+def test_shipped_ili_is_byte_identical_to_shared_copy(shared_data):
+    shared = shared_data / "forecasting" / "national_illness.csv"
+    if not shared.is_file():
+        pytest.skip(f"{shared} not present")
+    assert _SHIPPED_ILI.read_bytes() == shared.read_bytes()

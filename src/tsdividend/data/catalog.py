@@ -13,7 +13,8 @@ Names and the files they read, relative to the data root (the layout of the benc
   ``exchange_rate.csv``, ``national_illness.csv``.
 
 The data root is ``--data-dir``, else ``$TSDIVIDEND_DATA``, else the user cache dir. A name whose
-files are not in the root falls back to aeon's bundled copy when there is one (``bundled.py``).
+files are not in the root falls back to aeon's bundled copy when there is one, and ``forecast/ILI``
+to the copy shipped inside this package (``bundled.py``, ``shipped/README.md``).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def catalog_files(name: str) -> list[str]:
 
 
 def known_names() -> list[str]:
-    """Every name in the fetch catalog or bundled with aeon (no disk scan)."""
+    """Every name in the fetch catalog, bundled with aeon or shipped here (no disk scan)."""
     names = {n for p in manifest() if (n := name_for_path(p))}
     return sorted(names | set(bundled.bundled_names()))
 
@@ -224,7 +225,7 @@ def _present(root: Path, name: str) -> bool:
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, *, min_length: int = 16) -> Dataset:
-    """Load a dataset by name from the data root (or aeon's bundled copy).
+    """Load a dataset by name from the data root (or aeon's bundled / our shipped copy).
 
     Args:
         name: e.g. ``"ucr/GunPoint"``, ``"anomaly/ucr/025"``, ``"forecast/ETTh1"``.
@@ -232,7 +233,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, min_length: i
         min_length: series shorter than this are right-padded (mask False); 16 = one patch.
 
     Returns:
-        The ``Dataset``; ``meta["source"]`` is ``"data-dir"`` or ``"aeon-bundled"``.
+        The ``Dataset``; ``meta["source"]`` is ``"data-dir"``, ``"aeon-bundled"`` or ``"shipped"``
+        (``forecast/ILI`` from the package's own copy).
 
     Raises:
         DataError: unknown name, missing files (saying where it looked and how to get them), or
@@ -248,13 +250,14 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, min_length: i
         return _LOADERS[family](canonical, key, files, min_length, "data-dir")
     bundled_copy = bundled.bundled_files(family, key)
     if bundled_copy is not None:
+        src = bundled.source_label(family)
+        if family == "forecast":
+            return _load_forecast(canonical, key, bundled_copy, min_length, src)
         if family == "anomaly/ucr":
             return anomaly.load_ucr_anomaly_csv_pair(
-                canonical, *bundled_copy, min_length=min_length, source="aeon-bundled"
+                canonical, *bundled_copy, min_length=min_length, source=src
             )
-        return classification.load_ts(
-            canonical, *bundled_copy, min_length=min_length, source="aeon-bundled"
-        )
+        return classification.load_ts(canonical, *bundled_copy, min_length=min_length, source=src)
     raise DataError(_missing_message(canonical, root, expected_paths(root, family, key)))
 
 
@@ -311,9 +314,10 @@ _LOADERS: dict[str, Callable[[str, str, list[Path], int, str], Dataset]] = {
 def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """One row per known name: ``{"name", "task", "available", "source"}``.
 
-    ``source`` is ``"data-dir"`` (present in the data root), ``"aeon-bundled"``, ``"fetchable"``
-    (every file downloadable by ``fetch``) or ``"manual"`` (catalogued, some file has no public
-    URL). Names come from a scan of the data root, the fetch catalog and aeon's bundled data.
+    ``source`` is ``"data-dir"`` (present in the data root), ``"aeon-bundled"``, ``"shipped"``
+    (``forecast/ILI``, copy inside this package), ``"fetchable"`` (every file downloadable by
+    ``fetch``) or ``"manual"`` (catalogued, some file has no public URL). Names come from a scan of
+    the data root, the fetch catalog, aeon's bundled data and the package's shipped data.
     """
     root = resolve_data_dir(data_dir)
     local = set(scan_root(root))
@@ -326,7 +330,7 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
         if name in local:
             source = "data-dir"
         elif name in shipped:
-            source = "aeon-bundled"
+            source = bundled.source_label(parse_name(name)[0])
         elif all(source_for(p) is not None for p in catalog_files(name)):
             source = "fetchable"
         else:
@@ -336,7 +340,7 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "task": task,
-                "available": source in ("data-dir", "aeon-bundled"),
+                "available": source in ("data-dir", bundled.AEON_SOURCE, bundled.SHIPPED_SOURCE),
                 "source": source,
             }
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -407,8 +408,13 @@ def run(
     with ResultStore(store) as s:
         rows = s.rows()
     print(dividend_table_text(rows))
-    files = build_report(out, meta={"command": " ".join(["tsdividend", *sys.argv[1:]]),
-                                    "config": to_dict(spec)})  # fmt: skip
+    command = ["tsdividend", "run"]
+    command += ["--config", str(config)] if config is not None else ["--preset", preset or "quick"]
+    command += ["--out", str(out), "--executor", executor]
+    command += ["--workers", str(workers)] if workers is not None else []
+    command += ["--data-dir", str(data_dir)] if data_dir is not None else []
+    command += [a for kv in set_ or [] for a in ("--set", shlex.quote(kv))]
+    files = build_report(out, meta={"command": " ".join(command), "config": to_dict(spec)})
     err.print(f"{len(rows)} rows in {store}; report -> {files['markdown']} and {files['html']}")
 
 

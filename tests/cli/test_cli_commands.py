@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from tsdividend.cli import app
@@ -139,3 +140,54 @@ def test_report_rebuilds_from_the_store(tmp_path):
     assert res.exit_code == 0, res.output
     md = (tmp_path / "report.md").read_text()
     assert (tmp_path / "report.html").exists() and "+50.0%" in md
+
+
+TINY_STUDY = """
+name = "cli"
+objectives = ["mae"]
+tasks = ["classification"]
+depths = [1]
+[datasets]
+classification = ["ucr/GunPoint"]
+[schedule]
+steps = 4
+batch_size = 8
+context = 64
+d_model = 16
+n_heads = 2
+device = "cpu"
+[eval.classification]
+shots = []
+c_grid = [1.0]
+"""
+
+
+def test_run_prints_the_dividend_table_and_writes_the_report(tmp_path):
+    cfg = tmp_path / "study.toml"
+    cfg.write_text(TINY_STUDY)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", "--config", str(cfg), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "Dividend over random (probe)" in res.stdout and "mae" in res.stdout
+    for name in ("results.sqlite", "report.md", "report.html", "study.json"):
+        assert (out / name).is_file(), name
+    assert list((out / "plots").glob("*.png"))
+    assert f"--config {cfg}" in (out / "report.md").read_text()
+    again = runner.invoke(app, ["results", str(out), "--json"])
+    assert again.exit_code == 0 and len(again.stdout.strip().splitlines()) == 4  # 2 x 2 rows
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--preset", "quick", "--config", "x.toml"], ["--preset", "--config"]),
+        (["--preset", "nope"], ["nope", "quick"]),
+        (["--set", "schedule.stepz=3"], ["stepz"]),
+        (["--executor", "dask"], ["dask", "ray"]),
+    ],
+)
+def test_run_refuses_bad_arguments(tmp_path, args, words):
+    res = runner.invoke(app, ["run", "--out", str(tmp_path / "o"), *args])
+    assert res.exit_code == 2, res.output
+    for w in words:
+        assert w in res.output

@@ -74,6 +74,8 @@ def test_every_file_is_written(built: tuple[Path, dict[str, Path]]) -> None:
             assert png.parent == out / "plots"
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not any(k.startswith(("origin", "scale")) for k in files)  # no variation in data
+    cds = [k for k in files if k.startswith("cd_")]  # one CD diagram per ranked (task, regime)
+    assert cds and all(files[k].read_bytes()[:4] == b"\x89PNG" for k in cds)
     md = files["markdown"].read_text()
     assert "Skipped: the pretrained encoders do not vary in pretrain_data." in md
     assert "tsdividend run --preset quick --out X" in md and '"seeds"' in md

@@ -58,3 +58,15 @@ def test_origin_and_scale_curves_are_drawn(tmp_path: Path) -> None:
     md = files["markdown"].read_text()
     assert "Skipped: the pretrained encoders do not vary in depth." in md
     assert "| mae synthetic n=1000 | +25.0% [" in md  # (0.6 / 0.5 - 1 + 0.65 / 0.5 - 1) / 2
+
+
+def test_cd_cliques_join_only_methods_within_the_critical_difference() -> None:
+    from tsdividend.report.plots import cd_cliques
+
+    ranks = {"a": 1.0, "b": 1.5, "c": 2.4, "d": 3.9, "e": 4.0}
+    # a-b-c span 1.4 < 1.5; b..d spans 2.4 (no); c-d spans 1.5 (not < 1.5); d-e spans 0.1
+    assert cd_cliques(ranks, 1.5) == [["a", "b", "c"], ["d", "e"]]
+    assert cd_cliques(ranks, 3.5) == [["a", "b", "c", "d", "e"]]
+    # overlapping groups, and d-e (inside c-d-e) is not drawn twice
+    assert cd_cliques(ranks, 2.5) == [["a", "b", "c"], ["b", "c", "d"], ["c", "d", "e"]]
+    assert cd_cliques(ranks, 0.05) == []

@@ -61,7 +61,8 @@ def test_rows_carry_the_study_and_the_encoder(reference: Path) -> None:
     pre = [r for r in rows if r.init == "pretrained"]
     assert {r.objective for r in pre} == {"mae", "ntp"}
     assert all(r.pretrain_data == "synthetic" and r.depth == 1 and r.tokenizer == "patch"
-               and r.extra["pretrain_size"] == 32 for r in pre)  # fmt: skip
+               and r.extra["pretrain_size"] is None and r.extra["pretrain_samples"] == 32
+               for r in pre)  # fmt: skip
     assert {r.encoder_id for r in rows if r.init == "random"} == {"random"}
     manifest = json.loads((reference.parent / "study.json").read_text())
     assert manifest["spec"]["name"] == "tiny" and "torch" in manifest["versions"]
@@ -167,3 +168,35 @@ def test_ray_executor_gives_the_local_rows(tmp_path: Path, reference: Path, monk
     path = run_study(tiny(), tmp_path, executor="ray", workers=2, progress=False, strict=True)
     assert not ray.is_initialized(), "the executor must shut down the instance it started"
     assert keyed(path) == keyed(reference)
+
+
+def test_report_numbers_match_the_store_rows(reference: Path) -> None:
+    """Recompute every probe heatmap cell of report.md straight from the store's rows."""
+    from tsdividend.report import build_report
+
+    out = reference.parent
+    build_report(out, n_boot=200)
+    md = (out / "report.md").read_text()
+    section = md.split("### Regime: probe", 1)[1].split("![", 1)[0]
+    lines = [ln for ln in section.splitlines() if ln.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    with ResultStore(reference) as store:
+        rows = store.rows()
+    base = {(r.task, r.dataset, r.metric, r.seed): r.value for r in rows if r.init == "random"}
+    checked = 0
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for col, cell in zip(header[1:], cells[1:], strict=True):
+            task, metric = col.split(" (")[0], col.split(" (")[1].rstrip(")")
+            per_ds: dict[str, list[float]] = {}
+            for r in rows:
+                if (r.init, r.objective, r.task, r.metric, r.regime) != (
+                    "pretrained", cells[0], task, metric, "probe"):  # fmt: skip
+                    continue
+                b = base[(r.task, r.dataset, r.metric, r.seed)]
+                d = (r.value - b) / max(abs(b), 0.05) if r.higher_is_better else (b - r.value) / b
+                per_ds.setdefault(r.dataset, []).append(d)
+            expected = sum(sum(v) / len(v) for v in per_ds.values()) / len(per_ds)
+            assert cell.split()[0] == f"{100 * expected:+.1f}%", (cells[0], col)
+            checked += 1
+    assert checked == 4  # 2 encoders x 2 tasks

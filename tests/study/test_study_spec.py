@@ -56,7 +56,8 @@ def test_origin_preset_matches_pretraining_tokens() -> None:
         ({"eval": {"classification": {"c_grd": [1.0]}}}, ["c_grd", "c_grid"]),
         ({"eval": {"anomaly": {"regime": "probe"}}}, ["regime"]),
         ({"schedule": {"steps": 10, "batchsize": 3}}, ["batchsize", "batch_size"]),
-        ({"pretrain_sizes": [100]}, ["100", "batch_size"]),
+        ({"corpus_sizes": [0]}, ["corpus_sizes", "0"]),
+        ({"corpus_sizes": [64], "pretrain_sources": ["real"]}, ["corpus_sizes", "real"]),
         ({"objective_options": {"dino": {}}}, ["dino"]),
     ],
 )
@@ -81,13 +82,14 @@ def test_overrides_apply_and_validate() -> None:
 
 def test_grid_expands_to_expected_cells(tmp_path: Path) -> None:
     spec = make(depths=[1, 2], seeds=[0, 1], regimes=["probe", "finetune"],
-                task_regimes={"anomaly": ["probe"]}, pretrain_sizes=[64, 128],
+                task_regimes={"anomaly": ["probe"]}, corpus_sizes=[64, 128],
                 baselines=["minirocket", "raw_kmeans", "matrix_profile"],
                 schedule={"batch_size": 32})  # fmt: skip
     pre, evals = expand_grid(spec, tmp_path)
     # 2 objectives x 2 depths x 1 source x 2 sizes x 2 seeds
     assert len(pre) == 16 and len({j.key for j in pre}) == 16
-    assert {j.config.steps for j in pre} == {2, 4}
+    assert {j.config.data.synth_corpus_size for j in pre} == {64, 128}
+    assert {j.config.steps for j in pre} == {spec.schedule.steps}  # sizes share the schedule
     kinds = Counter((e.kind, e.cell["task"], e.cell["regime"]) for e in evals)
     assert kinds[("pretrained", "classification", "probe")] == 16
     assert kinds[("pretrained", "classification", "finetune")] == 16
@@ -114,3 +116,27 @@ def test_data_dir_adds_datasets(tmp_path: Path) -> None:
     _, with_dir = expand_grid(spec, tmp_path, data_dir=str(tmp_path))
     assert {e.cell["dataset"] for e in with_dir} - {e.cell["dataset"] for e in without} == {
         "ucr/ECG200"}  # fmt: skip
+
+
+@pytest.mark.parametrize("preset", ["quick", "paper", "depth", "origin", "scale"])
+def test_preset_datasets_exist_without_a_data_dir(preset: str, tmp_path: Path) -> None:
+    """Every dataset a preset runs without --data-dir ships with aeon or with tsdividend."""
+    from tsdividend.data import list_datasets
+
+    available = {r["name"] for r in list_datasets(tmp_path) if r["available"]}
+    spec = load_spec(preset)
+    for task in spec.tasks:
+        missing = set(spec.task_datasets(task, with_data_dir=False)) - available
+        assert not missing, f"{preset}.datasets.{task}: {sorted(missing)} do not ship"
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("preset", ["quick", "paper", "depth", "origin", "scale"])
+def test_preset_datasets_exist_with_the_data_dir(preset: str, shared_data: Path) -> None:
+    from tsdividend.data import list_datasets
+
+    available = {r["name"] for r in list_datasets(shared_data) if r["available"]}
+    spec = load_spec(preset)
+    for task in spec.tasks:
+        missing = set(spec.task_datasets(task, with_data_dir=True)) - available
+        assert not missing, f"{preset}.datasets_with_data_dir.{task}: {sorted(missing)} absent"

@@ -143,3 +143,48 @@ def curves(
     axes[0][-1].legend(fontsize=8, loc="best")
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def cd_cliques(ranks: Mapping[str, float], cd: float) -> list[list[str]]:
+    """Maximal runs of methods (sorted by rank) whose ranks span less than ``cd``: the groups a
+    critical-difference diagram joins with a bar (none are significantly different)."""
+    order = sorted(ranks, key=lambda m: ranks[m])
+    runs: list[list[str]] = []
+    for i in range(len(order)):
+        j = i
+        while j + 1 < len(order) and ranks[order[j + 1]] - ranks[order[i]] < cd:
+            j += 1
+        if j > i and not (runs and order.index(runs[-1][-1]) >= j):
+            runs.append(order[i : j + 1])
+    return runs
+
+
+def cd_diagram(ranks: Mapping[str, float], cd: float, title: str, path: Path) -> Path:
+    """Critical-difference diagram (Demsar 2006): the average-rank axis (1 = best, left), each
+    method hooked to its rank, bars joining methods within ``cd`` of each other, the CD scale."""
+    order = sorted(ranks, key=lambda m: ranks[m])
+    k = len(order)
+    half = (k + 1) // 2
+    fig, ax = plt.subplots(figsize=(8, 1.4 + 0.3 * half))
+    ax.set_xlim(0.5, k + 0.5)
+    ax.set_ylim(-(0.5 * half + 0.4), 1.7)
+    ax.axis("off")
+    ax.hlines(0, 1, k, color="black", lw=1)
+    for r in range(1, k + 1):
+        ax.vlines(r, 0, 0.15, color="black", lw=1)
+        ax.text(r, 0.25, str(r), ha="center", va="bottom", fontsize=9)
+    for i, m in enumerate(order):  # best half hooked to the left, the rest to the right
+        left = i < half
+        y = -(i + 1) if left else -(k - i)
+        x_end = 0.6 if left else k + 0.4
+        ax.plot([ranks[m], ranks[m], x_end], [0, y * 0.5, y * 0.5], color="black", lw=0.8)
+        ax.text(x_end + (-0.05 if left else 0.05), y * 0.5, f"{m} ({ranks[m]:.2f})",
+                ha="right" if left else "left", va="center", fontsize=9)  # fmt: skip
+    if math.isfinite(cd):
+        for n, group in enumerate(cd_cliques(ranks, cd)):
+            y = -0.25 - 0.18 * n
+            ax.hlines(y, ranks[group[0]] - 0.03, ranks[group[-1]] + 0.03, color="tab:red", lw=3)
+        ax.hlines(1.2, 1, 1 + cd, color="black", lw=1.5)
+        ax.text(1 + cd / 2, 1.3, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)

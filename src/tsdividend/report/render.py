@@ -28,6 +28,8 @@ from tsdividend.report.tables import (
     classical_table,
     encoder_label,
     fmt_p,
+    fmt_summary,
+    has_ci,
     heatmap_table,
     pct,
     rank_results,
@@ -72,6 +74,34 @@ def _provenance(meta: dict[str, Any], versions: dict[str, str]) -> list[Block]:
         blocks.append(Para(f"{key}: {meta[key]}"))
     blocks.append(Table(["package", "version"], sorted(versions.items())))
     return blocks
+
+
+def _findings(an: Analysis) -> list[Block]:
+    """One line per (regime, task): the largest and smallest headline dividend, and how many
+    encoders have a CI entirely above or below zero."""
+    blocks: list[Block] = [Heading(2, "Findings")]
+    if not an.summaries:
+        return blocks + [Para("No dividend: no pretrained row is paired with a baseline row.")]
+    rows = []
+    for regime in an.regimes:
+        for t in an.tasks:
+            found = [(e, s) for e in an.encoders() if (s := an.head(e, t, regime))
+                     and not math.isnan(s.mean)]  # fmt: skip
+            if not found:
+                continue
+            best = max(found, key=lambda es: es[1].mean)
+            worst = min(found, key=lambda es: es[1].mean)
+            above = sum(has_ci(s) and s.ci_low > 0 for _, s in found)
+            below = sum(has_ci(s) and s.ci_high < 0 for _, s in found)
+            rows.append([regime, f"{t} ({an.headline[t]})",
+                         f"{an.labels[best[0]]} {fmt_summary(best[1])}",
+                         f"{an.labels[worst[0]]} {fmt_summary(worst[1])}",
+                         f"{above} / {below} of {len(found)}"])  # fmt: skip
+    blocks.append(Para("Largest and smallest mean dividend per task; the last column counts "
+                       "encoders whose 95% CI lies entirely above / below zero (cells with "
+                       "n=1 have no CI and count in neither)."))  # fmt: skip
+    header = ["regime", "task (metric)", "largest", "smallest", "CI > 0 / CI < 0"]
+    return blocks + [Table(header, rows)]
 
 
 def _heatmaps(an: Analysis, plot_dir: Path, files: dict[str, Path]) -> list[Block]:
@@ -193,7 +223,7 @@ def _classical(an: Analysis) -> list[Block]:
     return blocks
 
 
-def _ranks(an: Analysis) -> list[Block]:
+def _ranks(an: Analysis, plot_dir: Path, files: dict[str, Path]) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Ranks and Wilcoxon tests")]
     results = rank_results(an)
     if not results:
@@ -201,7 +231,8 @@ def _ranks(an: Analysis) -> list[Block]:
     blocks.append(Para("Average rank (1 = best) over the datasets every method has, headline "
                        "metric; two methods differ at alpha 0.05 when their ranks differ by more "
                        "than the Nemenyi CD (Demsar 2006). Wilcoxon p: paired signed-rank test "
-                       "of per-dataset mean scores against the baseline."))  # fmt: skip
+                       "of per-dataset mean scores against the baseline. In the diagrams a red "
+                       "bar joins methods whose ranks differ by less than the CD."))  # fmt: skip
     names = {lab: e for e, lab in an.labels.items()}
     for res in results:
         rows = []
@@ -213,6 +244,13 @@ def _ranks(an: Analysis) -> list[Block]:
         blocks += [Heading(3, f"{res.task}, {res.regime} ({res.metric})"),
                    Para(f"{res.n_datasets} datasets, Nemenyi CD = {cd}"),
                    Table(["method", "average rank", "dividend", "Wilcoxon p"], rows)]  # fmt: skip
+        if res.n_datasets >= 2 and len(res.ranks) >= 3:  # a diagram of 1 dataset says nothing
+            stem = f"cd_{res.task}_{res.regime}"
+            path = plots.cd_diagram(res.ranks, res.cd, f"{res.task}, {res.regime} "
+                                    f"({res.metric}), {res.n_datasets} datasets",
+                                    plot_dir / f"{stem}.png")  # fmt: skip
+            files[stem] = path
+            blocks.append(Image(f"plots/{path.name}", f"critical difference {stem}"))
     return blocks
 
 
@@ -268,20 +306,23 @@ def build_report(
     ]
     if not rows:
         blocks.append(Para("The store has no rows: every section below is empty."))
-    blocks += _provenance(meta, versions)
+    blocks.append(Para(f"Command: {meta.get('command', 'not recorded')} (config and versions "
+                       "under Provenance, at the end)."))  # fmt: skip
+    blocks += _findings(an)
     blocks += _heatmaps(an, plot_dir, files)
     blocks += _bars(an, plot_dir, files)
     blocks += _plane(an, plot_dir, files)
     for field in CURVES:
         blocks += _curves(an, field, plot_dir, files)
     blocks += _classical(an)
-    blocks += _ranks(an)
+    blocks += _ranks(an, plot_dir, files)
     blocks.append(Heading(2, "All dividends"))
     header, body = summary_table(an)
     blocks.append(Table(header, body) if body else Para("Skipped: no dividends."))
     blocks.append(Heading(2, "Raw mean scores"))
     header, body = raw_table(an)
     blocks.append(Table(header, body) if body else Para("Skipped: no rows."))
+    blocks += _provenance(meta, versions)
 
     md = out_dir / "report.md"
     md.write_text(to_markdown(blocks), encoding="utf-8")

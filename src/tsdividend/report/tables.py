@@ -166,11 +166,16 @@ def pct(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{100 * x:+.1f}%"
 
 
+def has_ci(s: DividendSummary) -> bool:
+    """False for a summary of one (dataset, seed): the bootstrap has nothing to resample."""
+    return not (s.n_datasets == 1 and s.ci_low == s.ci_high)
+
+
 def fmt_summary(s: DividendSummary | None) -> str:
     """``+12.3% [+5.0%, +20.1%]``, ``+12.3% (n=1)`` without a CI, or an em dash when absent."""
     if s is None:
         return "—"
-    if s.n_datasets == 1 and s.ci_low == s.ci_high:  # one (dataset, seed): nothing to resample
+    if not has_ci(s):
         return f"{pct(s.mean)} (n=1)"
     return f"{pct(s.mean)} [{pct(s.ci_low)}, {pct(s.ci_high)}]"
 

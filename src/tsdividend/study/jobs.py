@@ -26,7 +26,7 @@ from tsdividend.tasks.classification import evaluate_classification
 from tsdividend.tasks.clustering import evaluate_clustering
 from tsdividend.tasks.forecasting import evaluate_forecasting
 from tsdividend.train.sources import DataConfig
-from tsdividend.train.trainer import OptimConfig, TrainConfig, train
+from tsdividend.train.trainer import TrainConfig, train
 
 EVALUATORS = {
     "classification": evaluate_classification,
@@ -46,7 +46,7 @@ class PretrainJob:
     encoder_id: str
     config: TrainConfig
     folder: str
-    pretrain_size: int
+    pretrain_size: int  # synthetic corpus size in series; 0 = the unbounded stream
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,8 @@ def expand_grid(
                         if key in pretrain:
                             continue
                         pretrain[key] = job
-                        extra = {"pretrain_size": size, "pretrain_steps": cfg.steps}
+                        extra = {"pretrain_size": size or None, "pretrain_steps": cfg.steps,
+                                 "pretrain_samples": cfg.steps * cfg.batch_size}  # fmt: skip
                         evals += cells(job.encoder_id, seed, kind="pretrained",
                                        encoder_dir=job.folder, needs=key, extra=extra)  # fmt: skip
     for tok, depth in archs:
@@ -144,14 +145,15 @@ def train_config(
     s = spec.schedule
     data = DataConfig(source=source, context=s.context, synth_kind=s.synth_kind,
                       real_datasets=tuple(s.real_datasets), synthetic_ratio=s.synthetic_ratio,
+                      synth_corpus_size=size,
                       data_dir=None if source == "synthetic" else data_dir)  # fmt: skip
-    steps = size // s.batch_size
+    steps = s.steps
     return TrainConfig(
         objective=objective,
         objective_options=dict(spec.objective_options.get(objective, {})),
         encoder=spec.encoder_config(tokenizer, depth),
         data=data,
-        optim=OptimConfig(lr=s.lr, weight_decay=s.weight_decay, warmup_frac=s.warmup_frac),
+        optim=spec.optim_config(objective),
         steps=steps,
         batch_size=s.batch_size,
         seed=seed,

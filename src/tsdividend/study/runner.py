@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from tsdividend import __version__
 from tsdividend.atomic import write_json
@@ -106,28 +113,43 @@ def run_study(
     needed = [p for p in pretrain if p.key in waiting]  # encoders whose cells are all done: skip
     queue: deque[PretrainJob | EvalJob] = deque(needed + [e for e in todo if e.needs is None])
     failures: list[dict[str, Any]] = []
+    log_lines = progress and not console.is_terminal
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=console, disable=not progress)  # fmt: skip
+                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
+                   console=console, disable=log_lines or not progress)  # fmt: skip
     t0 = time.perf_counter()
     pool = make_executor(executor, run_job, workers)
     try:
         with bar:
             n_cells = len(todo) + len(needed)
-            task_id = bar.add_task(f"study {spec.name}", total=n_cells)
+            task_id = bar.add_task(f"study {spec.name}", total=n_cells, last="")
+            done = 0
+            if log_lines:
+                console.print(f"study {spec.name}: {n_cells} jobs to run ({len(needed)} "
+                              f"pretraining) -> {out}",
+                              highlight=False, soft_wrap=True)  # fmt: skip
             while queue or pool.busy():
                 while queue and pool.free() > 0:
                     pool.submit(queue.popleft())
                 for job, result, err in pool.collect():
-                    bar.advance(task_id)
+                    done += 1
+                    bar.update(task_id, advance=1, last=_describe(job))
                     if err is not None:
                         failures.append(_failure(job, err, waiting))
                         if isinstance(job, PretrainJob):
-                            bar.advance(task_id, len(waiting.get(job.key, [])))
+                            skipped = len(waiting.get(job.key, []))
+                            done += skipped
+                            bar.advance(task_id, skipped)
                         console.print(f"[red]failed[/red] {failures[-1]['what']}: {err}")
                     elif isinstance(job, PretrainJob):
                         queue.extendleft(reversed(waiting.get(job.key, [])))
                     else:
                         store.add_cell(job.cell, result)
+                    if log_lines:  # no live bar off a terminal (CI, nohup): one line per job
+                        elapsed = time.perf_counter() - t0
+                        console.print(f"[{done}/{n_cells}] {elapsed:6.0f} s  {_describe(job)}"
+                                      f"{'  FAILED' if err is not None else ''}",
+                                      highlight=False, soft_wrap=True)  # fmt: skip
     finally:
         pool.close()
         store.close()
@@ -136,6 +158,13 @@ def run_study(
         console.print(f"study {spec.name}: {n_cells} cells in {time.perf_counter() - t0:.1f} s "
                       f"-> {out / RESULTS}")  # fmt: skip
     return out / RESULTS
+
+
+def _describe(job: PretrainJob | EvalJob) -> str:
+    if isinstance(job, PretrainJob):
+        return f"pretrained {job.encoder_id} ({job.config.steps} steps)"
+    c = job.cell
+    return f"{c['encoder_id']} {c['task']} {c['dataset']} {c['regime']} seed {c['seed']}"
 
 
 def _failure(job: PretrainJob | EvalJob, err: BaseException, waiting: dict) -> dict[str, Any]:

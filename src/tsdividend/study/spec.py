@@ -26,6 +26,7 @@ from tsdividend.tasks.clustering import ClusteringConfig
 from tsdividend.tasks.forecasting import ForecastingConfig
 from tsdividend.tokenizer import TOKENIZERS
 from tsdividend.train.sources import SOURCES
+from tsdividend.train.trainer import OptimConfig
 
 TASKS = ("classification", "anomaly", "forecasting", "clustering")
 TASK_CONFIGS: dict[str, type] = {
@@ -104,8 +105,10 @@ class StudySpec:
         tokenizers: tokenizers (``TOKENIZERS.names()``).
         depths: transformer depths.
         pretrain_sources: "synthetic", "real" and/or "mix".
-        pretrain_sizes: pretraining samples seen (``steps * batch_size``; each must be a
-            multiple of ``schedule.batch_size``); empty = the schedule's size.
+        corpus_sizes: sizes of the synthetic pretraining corpus in distinct series
+            (``DataConfig.synth_corpus_size``), each trained for the same ``schedule.steps``;
+            empty = the unbounded stream (a fresh series for every sample). Not with the
+            "real" source, whose corpus is the datasets' train splits.
         seeds: pretraining and evaluation seeds (encoder seed s is evaluated at seed s).
         tasks: downstream tasks.
         datasets: task -> dataset names (every task in ``tasks`` needs an entry, which may be
@@ -116,6 +119,8 @@ class StudySpec:
         baselines: classical references (``BASELINES.names()``), each run on its task's datasets.
         schedule: :class:`Schedule`.
         objective_options: objective -> its ``objective_options``.
+        objective_optim: objective -> fields of its ``OptimConfig`` over the schedule's
+            (e.g. the seed paper's per-objective learning rates).
         eval: task -> fields of its ``<Task>Config`` (``regime`` is set by the grid).
     """
 
@@ -126,7 +131,7 @@ class StudySpec:
     tokenizers: tuple[str, ...] = ("patch",)
     depths: tuple[int, ...] = (4,)
     pretrain_sources: tuple[str, ...] = ("synthetic",)
-    pretrain_sizes: tuple[int, ...] = ()
+    corpus_sizes: tuple[int, ...] = ()
     seeds: tuple[int, ...] = (0,)
     datasets_with_data_dir: dict[str, Any] = field(default_factory=dict)
     regimes: tuple[str, ...] = ("probe",)
@@ -134,6 +139,7 @@ class StudySpec:
     baselines: tuple[str, ...] = ()
     schedule: Schedule = field(default_factory=Schedule)
     objective_options: dict[str, Any] = field(default_factory=dict)
+    objective_optim: dict[str, Any] = field(default_factory=dict)
     eval: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -151,21 +157,27 @@ class StudySpec:
             check_int("depths", d, 1)
         for s in self.seeds:
             check_int("seeds", s, 0)
-        for n in self.pretrain_sizes:
-            check_int("pretrain_sizes", n, self.schedule.batch_size)
-            if n % self.schedule.batch_size:
-                raise ConfigError(f"pretrain_sizes: {n} is not a multiple of schedule.batch_size="
-                                  f"{self.schedule.batch_size}")  # fmt: skip
+        for n in self.corpus_sizes:
+            check_int("corpus_sizes", n, 1)
+        if len(set(self.corpus_sizes)) != len(self.corpus_sizes):
+            raise ConfigError(f"corpus_sizes has duplicates: {list(self.corpus_sizes)}")
+        if self.corpus_sizes and "real" in self.pretrain_sources:
+            raise ConfigError("corpus_sizes bounds the synthetic corpus; pretrain_sources 'real' "
+                              "has none (use 'synthetic' or 'mix')")  # fmt: skip
         self._check_task_tables()
         for b in self.baselines:
             if b not in BASELINES.names():
                 raise ConfigError(f"baselines: {b!r} unknown; valid: {BASELINES.names()}")
-        for key, opts in self.objective_options.items():
-            if key not in self.objectives or not isinstance(opts, dict):
-                raise ConfigError(
-                    f"objective_options: {key!r} must be one of the study's objectives "
-                    f"{list(self.objectives)} with a table value"
-                )
+        for where, table in (("objective_options", self.objective_options),
+                             ("objective_optim", self.objective_optim)):  # fmt: skip
+            for key, opts in table.items():
+                if key not in self.objectives or not isinstance(opts, dict):
+                    raise ConfigError(
+                        f"{where}: {key!r} must be one of the study's objectives "
+                        f"{list(self.objectives)} with a table value"
+                    )
+        for objective in self.objectives:
+            self.optim_config(objective)
         for task in TASKS:
             for regime in STUDY_REGIMES:
                 self.eval_config(task, regime)  # validates the overrides now, not mid-study
@@ -225,9 +237,16 @@ class StudySpec:
         except (TypeError, ValueError) as err:
             raise ConfigError(f"encoder ({tokenizer}, depth {depth}): {err}") from err
 
+    def optim_config(self, objective: str) -> OptimConfig:
+        """The schedule's AdamW settings with ``objective_optim[objective]`` over them."""
+        s = self.schedule
+        base = {"lr": s.lr, "weight_decay": s.weight_decay, "warmup_frac": s.warmup_frac}
+        return from_dict(OptimConfig, {**base, **self.objective_optim.get(objective, {})},
+                         where=f"objective_optim.{objective}")  # fmt: skip
+
     def sizes(self) -> tuple[int, ...]:
-        """Pretraining sizes in samples (``steps * batch_size``)."""
-        return self.pretrain_sizes or (self.schedule.steps * self.schedule.batch_size,)
+        """Synthetic corpus sizes to pretrain on (0 = the unbounded stream)."""
+        return self.corpus_sizes or (0,)
 
 
 def load_spec(source: str | Path, overrides: dict[str, Any] | None = None) -> StudySpec:

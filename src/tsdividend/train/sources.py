@@ -13,6 +13,7 @@ data-parallel ranks together see exactly the single-process global batch.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +40,9 @@ class DataConfig:
             univariate series).
         real_datasets: dataset names for the real corpus; empty = every available dataset.
         synthetic_ratio: fraction of synthetic samples in "mix", in [0, 1].
+        synth_corpus_size: distinct synthetic series (sample ``i`` is series ``i mod N``, so
+            the corpus repeats every N samples); 0 = a fresh series for every sample (the
+            on-the-fly stream). The data-scale study sweeps it at a fixed number of steps.
         data_dir: data root for real datasets (else $TSDIVIDEND_DATA, else the cache).
         workers: background processes preparing batches (0 = in the training process).
     """
@@ -48,6 +52,7 @@ class DataConfig:
     synth_kind: str = "kernelsynth"
     real_datasets: tuple[str, ...] = ()
     synthetic_ratio: float = 0.5
+    synth_corpus_size: int = 0
     data_dir: str | None = None
     workers: int = 0
 
@@ -60,6 +65,10 @@ class DataConfig:
             raise ValueError(f"synthetic_ratio must be in [0, 1], got {self.synthetic_ratio}")
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
+        if self.synth_corpus_size < 0:
+            raise ValueError(f"synth_corpus_size must be >= 0, got {self.synth_corpus_size}")
+        if self.synth_corpus_size and self.source == "real":
+            raise ValueError("synth_corpus_size bounds synthetic series; source 'real' has none")
 
 
 def real_corpus(names: Sequence[str], data_dir: str | None) -> list[Dataset]:
@@ -73,6 +82,37 @@ def real_corpus(names: Sequence[str], data_dir: str | None) -> list[Dataset]:
     if not names:
         raise DataError("no real dataset available for pretraining; set --data-dir")
     return [load_dataset(n, data_dir) for n in names]
+
+
+class _SeriesCache:
+    """Generated synthetic series by (kind, index, seed, length), least recently used evicted
+    beyond ``max_bytes``. Generation (~1-2 ms a series) dominates small-encoder pretraining on a
+    CPU; with it, a finite corpus is generated once per process, and every encoder of a study
+    that trains in this process (same seed and context) reuses the same series."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple, value: np.ndarray) -> None:
+        if value.nbytes > self.max_bytes or key in self._items:
+            return
+        value.setflags(write=False)
+        self._items[key] = value
+        self._bytes += value.nbytes
+        while self._bytes > self.max_bytes:
+            _, old = self._items.popitem(last=False)
+            self._bytes -= old.nbytes
+
+
+_SERIES_CACHE = _SeriesCache(max_bytes=512 * 2**20)
 
 
 @dataclass
@@ -124,15 +164,19 @@ class PretrainSource:
         ``k`` supplies samples ``k * C .. k * C + C - 1`` (its channels, as univariate series)."""
         from tsdividend.synth import generate
 
-        out = np.empty((indices.size, self.config.context), np.float32)
-        cache: dict[int, np.ndarray] = {}
+        cfg = self.config
+        out = np.empty((indices.size, cfg.context), np.float32)
         per = self._channels_per_series()
+        if cfg.synth_corpus_size:
+            indices = indices % cfg.synth_corpus_size
         for row, i in enumerate(indices.tolist()):
             k, c = divmod(i, per)
-            if k not in cache:
-                series = generate(self.config.synth_kind, k, self.seed, self.config.context)
-                cache[k] = np.atleast_2d(np.asarray(series, np.float32))
-            out[row] = cache[k][c]
+            key = (cfg.synth_kind, k, self.seed, cfg.context)
+            series = _SERIES_CACHE.get(key)
+            if series is None:
+                series = np.atleast_2d(np.asarray(generate(*key), np.float32))
+                _SERIES_CACHE.put(key, series)
+            out[row] = series[c]
         return out
 
     def _channels_per_series(self) -> int:

@@ -200,3 +200,26 @@ def test_report_numbers_match_the_store_rows(reference: Path) -> None:
             assert cell.split()[0] == f"{100 * expected:+.1f}%", (cells[0], col)
             checked += 1
     assert checked == 4  # 2 encoders x 2 tasks
+
+
+def test_torchrun_pretraining_cell_equals_its_one_process_config(tmp_path: Path) -> None:
+    """nproc_per_node=2 trains the cell under torchrun (gloo); its weights equal the cell's
+    stored one-process config (grad_accum 2) trained in this process."""
+    import torch
+    from safetensors.torch import load_file
+
+    from tsdividend.study import expand_grid
+    from tsdividend.train.trainer import train
+
+    spec = tiny(objectives=["mae"], tasks=["classification"],
+                datasets={"classification": ["ucr/GunPoint"]},
+                schedule={**TINY["schedule"], "nproc_per_node": 2})  # fmt: skip
+    run_study(spec, tmp_path / "study", progress=False, strict=True)
+    (job,), _ = expand_grid(spec, tmp_path / "study")
+    assert job.config.grad_accum == 2 and job.nproc == 2
+    train(job.config, tmp_path / "single", progress=False)
+    a = load_file(str(Path(job.folder) / "encoder.safetensors"))
+    b = load_file(str(tmp_path / "single" / "encoder.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)

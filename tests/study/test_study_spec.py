@@ -9,6 +9,7 @@ import pytest
 
 from tsdividend.config import ConfigError, from_dict
 from tsdividend.study import StudySpec, available_presets, expand_grid, load_spec
+from tsdividend.study.spec import resolve_datasets, unavailable_datasets
 
 BASE = {
     "name": "t",
@@ -123,20 +124,37 @@ def test_preset_datasets_exist_without_a_data_dir(preset: str, tmp_path: Path) -
     """Every dataset a preset runs without --data-dir ships with aeon or with tsdividend."""
     from tsdividend.data import list_datasets
 
-    available = {r["name"] for r in list_datasets(tmp_path) if r["available"]}
     spec = load_spec(preset)
-    for task in spec.tasks:
-        missing = set(spec.task_datasets(task, with_data_dir=False)) - available
-        assert not missing, f"{preset}.datasets.{task}: {sorted(missing)} do not ship"
+    datasets = resolve_datasets(spec, None)  # without a data dir: the shipped ones only
+    available = {r["name"] for r in list_datasets(tmp_path) if r["available"]}
+    missing = {n for names in datasets.values() for n in names} - available
+    assert not missing, f"{preset}.datasets: {sorted(missing)} do not ship"
 
 
 @pytest.mark.data
 @pytest.mark.parametrize("preset", ["quick", "paper", "depth", "origin", "scale"])
 def test_preset_datasets_exist_with_the_data_dir(preset: str, shared_data: Path) -> None:
-    from tsdividend.data import list_datasets
-
-    available = {r["name"] for r in list_datasets(shared_data) if r["available"]}
     spec = load_spec(preset)
-    for task in spec.tasks:
-        missing = set(spec.task_datasets(task, with_data_dir=True)) - available
-        assert not missing, f"{preset}.datasets_with_data_dir.{task}: {sorted(missing)} absent"
+    datasets = resolve_datasets(spec, shared_data)  # raises when a pattern matches nothing
+    assert unavailable_datasets(datasets, shared_data) == []
+
+
+def test_patterns_expand_to_available_datasets(tmp_path: Path) -> None:
+    spec = make(datasets={"classification": ["ucr/GunPoint", "ucr/*Power*", "uea/*"],
+                          "anomaly": ["anomaly/ucr/*"]})  # fmt: skip
+    got = resolve_datasets(spec, tmp_path)  # empty data root: what aeon / tsdividend ship
+    assert got["classification"] == ["ucr/GunPoint", "ucr/ItalyPowerDemand",
+                                      "uea/BasicMotions", "uea/JapaneseVowels"]  # fmt: skip
+    assert got["anomaly"] == ["anomaly/ucr/135"]
+    with pytest.raises(ConfigError, match=r"ucr/Nothing\*"):
+        resolve_datasets(make(datasets={"classification": ["ucr/Nothing*"], "anomaly": []}),
+                         tmp_path)  # fmt: skip
+
+
+def test_a_missing_dataset_stops_the_study_before_any_work(tmp_path: Path) -> None:
+    from tsdividend.study import StudyError, run_study
+
+    spec = make(datasets={"classification": ["ucr/Coffee"], "anomaly": []})
+    with pytest.raises(StudyError, match="ucr/Coffee.*data fetch"):
+        run_study(spec, tmp_path / "out", data_dir=tmp_path / "empty", progress=False)
+    assert not (tmp_path / "out" / "encoders").exists()

@@ -8,6 +8,9 @@ their own folder ``OUT/encoders/<hash>/``; evaluation jobs return result rows an
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,13 +21,14 @@ from tsdividend.config import config_hash, to_dict
 from tsdividend.data import Dataset, load_dataset
 from tsdividend.encoder import EncoderConfig
 from tsdividend.results.row import ResultRow
-from tsdividend.study.spec import StudySpec
+from tsdividend.study.spec import StudySpec, resolve_datasets
 from tsdividend.tasks.anomaly import evaluate_anomaly
 from tsdividend.tasks.base import EncoderUnderTest
 from tsdividend.tasks.baselines import BASELINES, run_baseline
 from tsdividend.tasks.classification import evaluate_classification
 from tsdividend.tasks.clustering import evaluate_clustering
 from tsdividend.tasks.forecasting import evaluate_forecasting
+from tsdividend.train.launch import RESULT_FILE
 from tsdividend.train.sources import DataConfig
 from tsdividend.train.trainer import TrainConfig, train
 
@@ -47,6 +51,7 @@ class PretrainJob:
     config: TrainConfig
     folder: str
     pretrain_size: int  # synthetic corpus size in series; 0 = the unbounded stream
+    nproc: int = 1  # > 1: torchrun data parallelism over this many processes
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def expand_grid(
     pretrain: dict[str, PretrainJob] = {}
     evals: list[EvalJob] = []
     archs = [(tok, depth) for tok in spec.tokenizers for depth in spec.depths]
-    task_data = {t: spec.task_datasets(t, data_dir is not None) for t in spec.tasks}
+    task_data = resolve_datasets(spec, data_dir)
 
     def cells(encoder_id: str, seed: int, **kw: Any) -> list[EvalJob]:
         return [
@@ -112,7 +117,8 @@ def expand_grid(
                                            data_dir)  # fmt: skip
                         key = config_hash(cfg)
                         job = PretrainJob(key, f"{objective}-{key}", cfg,
-                                          str(out / "encoders" / key), size)  # fmt: skip
+                                          str(out / "encoders" / key), size,
+                                          s.nproc_per_node)  # fmt: skip
                         if key in pretrain:
                             continue
                         pretrain[key] = job
@@ -156,12 +162,30 @@ def train_config(
         optim=spec.optim_config(objective),
         steps=steps,
         batch_size=s.batch_size,
+        grad_accum=s.nproc_per_node,  # torchrun runs it as nproc processes x 1 micro-batch
         seed=seed,
         device=s.device,
         checkpoint_every=min(s.checkpoint_every, steps),
         log_every=max(1, min(10, steps)),
         diag_every=0,
     )
+
+
+def _train_data_parallel(job: PretrainJob) -> dict[str, Any]:
+    """Train ``job`` with ``torchrun --nproc-per-node job.nproc`` (gloo on CPU, nccl on GPUs;
+    the global batch and the weights equal a one-process run with ``grad_accum = nproc``)."""
+    folder = Path(job.folder)
+    config = folder / "study_train_config.json"
+    write_json(config, to_dict(dataclasses.replace(job.config, grad_accum=1)))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={job.nproc}", "-m", "tsdividend.train.launch", str(config),
+           str(folder)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        raise RuntimeError(f"torchrun pretraining of {job.encoder_id} failed "
+                           f"(exit {done.returncode}): {' | '.join(tail)}")  # fmt: skip
+    return json.loads((folder / RESULT_FILE).read_text())
 
 
 def is_trained(job: PretrainJob) -> bool:
@@ -177,8 +201,11 @@ def run_job(job: PretrainJob | EvalJob) -> Any:
     """Run one job in this process: train (resuming a partial run) or evaluate one cell."""
     if isinstance(job, PretrainJob):
         if not is_trained(job):
-            result = train(job.config, job.folder, resume=True, progress=False)
-            write_json(Path(job.folder) / DONE_MARK, {"config_hash": job.key, **result.to_json()})
+            if job.nproc > 1:
+                result = _train_data_parallel(job)
+            else:
+                result = train(job.config, job.folder, resume=True, progress=False).to_json()
+            write_json(Path(job.folder) / DONE_MARK, {"config_hash": job.key, **result})
         return job.key
     cell = job.cell
     dataset = _dataset(cell["dataset"], job.data_dir)

@@ -30,15 +30,16 @@ from rich.progress import (
 from tsdividend import __version__
 from tsdividend.atomic import write_json
 from tsdividend.config import to_dict
+from tsdividend.data import resolve_data_dir
 from tsdividend.results.store import ResultStore
 from tsdividend.study.executors import EXECUTORS, make_executor
 from tsdividend.study.jobs import EvalJob, PretrainJob, describe_jobs, expand_grid, run_job
-from tsdividend.study.spec import StudySpec
+from tsdividend.study.spec import StudySpec, resolve_datasets, unavailable_datasets
 
 RESULTS = "results.sqlite"
 
 
-class StudyError(RuntimeError):
+class StudyError(ValueError):
     """The study cannot run here, or some of its cells failed (the message lists them)."""
 
 
@@ -102,6 +103,11 @@ def run_study(
     out.mkdir(parents=True, exist_ok=True)
     data = str(data_dir) if data_dir is not None else None
     pretrain, evals = expand_grid(spec, out, data)
+    missing = unavailable_datasets(resolve_datasets(spec, data), data)
+    if missing:
+        raise StudyError(f"dataset(s) {missing} are not available in the data root "
+                         f"{resolve_data_dir(data)} nor shipped: `tsdividend data fetch NAME`, "
+                         "or point --data-dir / TSDIVIDEND_DATA at the data")  # fmt: skip
     _write_manifest(spec, out, executor, data, pretrain, evals)
     console = Console(stderr=True)
     store = ResultStore(out / RESULTS)

@@ -13,10 +13,12 @@ Presets are TOML files shipped in ``tsdividend/study/presets/`` (``quick``, ``pa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from tsdividend.config import ConfigError, check_int, from_dict, load_toml, to_dict
+from tsdividend.data import list_datasets, resolve_data_dir
 from tsdividend.encoder import EncoderConfig
 from tsdividend.objectives import OBJECTIVES
 from tsdividend.tasks.anomaly import AnomalyConfig
@@ -68,6 +70,10 @@ class Schedule:
         synthetic_ratio: synthetic share of the "mix" source.
         checkpoint_every: steps between checkpoints (what a killed study resumes from).
         device: "auto", "cpu" or "cuda", for pretraining and evaluation.
+        nproc_per_node: processes per pretraining cell; > 1 runs it under ``torchrun``
+            (data parallel: one GPU each, or gloo processes on a CPU). The cell's config is
+            its one-process equivalent, ``grad_accum = nproc_per_node`` (same global batch,
+            same shards, same weights up to summation order), and so is its hash.
     """
 
     steps: int = 200
@@ -86,10 +92,11 @@ class Schedule:
     synthetic_ratio: float = 0.5
     checkpoint_every: int = 100
     device: str = "auto"
+    nproc_per_node: int = 1
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "context", "d_model", "n_heads", "patch_len",
-                     "stride", "checkpoint_every"):  # fmt: skip
+                     "stride", "checkpoint_every", "nproc_per_node"):  # fmt: skip
             check_int(f"schedule.{name}", getattr(self, name), 1)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"schedule.device {self.device!r} unknown; valid: auto, cpu, cuda")
@@ -111,9 +118,9 @@ class StudySpec:
             "real" source, whose corpus is the datasets' train splits.
         seeds: pretraining and evaluation seeds (encoder seed s is evaluated at seed s).
         tasks: downstream tasks.
-        datasets: task -> dataset names (every task in ``tasks`` needs an entry, which may be
-            empty: e.g. forecasting when no forecasting data ships without a data dir).
-        datasets_with_data_dir: task -> datasets added when a data dir is given.
+        datasets: task -> dataset names or glob patterns such as ``"ucr/*"`` (every task in
+            ``tasks`` needs an entry, which may be empty).
+        datasets_with_data_dir: task -> names or patterns added when a data dir is given.
         regimes: "probe" and/or "finetune".
         task_regimes: task -> regimes, overriding ``regimes`` for that task.
         baselines: classical references (``BASELINES.names()``), each run on its task's datasets.
@@ -247,6 +254,49 @@ class StudySpec:
     def sizes(self) -> tuple[int, ...]:
         """Synthetic corpus sizes to pretrain on (0 = the unbounded stream)."""
         return self.corpus_sizes or (0,)
+
+
+def _is_pattern(name: str) -> bool:
+    return any(c in name for c in "*?[")
+
+
+def resolve_datasets(spec: StudySpec, data_dir: str | Path | None) -> dict[str, list[str]]:
+    """task -> dataset names of the study, with glob patterns (``"ucr/*"``, ``"anomaly/ucr/0*"``)
+    expanded to the matching datasets available for that task (in the data root, or shipped
+    with aeon / tsdividend), in sorted order; the data-dir extras only when ``data_dir`` is given.
+
+    Raises:
+        ConfigError: a pattern matches no available dataset.
+    """
+    listing: list[dict[str, Any]] | None = None
+    out: dict[str, list[str]] = {}
+    for task in spec.tasks:
+        names: list[str] = []
+        for entry in spec.task_datasets(task, data_dir is not None):
+            hits = [entry]
+            if _is_pattern(entry):
+                if listing is None:
+                    listing = [r for r in list_datasets(data_dir) if r["available"]]
+                hits = sorted(
+                    r["name"]
+                    for r in listing
+                    if r["task"] == DATA_TASK[task] and fnmatchcase(r["name"], entry)
+                )
+                if not hits:
+                    raise ConfigError(
+                        f"datasets of {task}: pattern {entry!r} matches no "
+                        f"available dataset in {resolve_data_dir(data_dir)}"
+                    )
+            names += [h for h in hits if h not in names]
+        out[task] = names
+    return out  # fmt: skip
+
+
+def unavailable_datasets(datasets: dict[str, list[str]], data_dir: str | Path | None) -> list[str]:
+    """The names in ``datasets`` that cannot be loaded here (not in the data root, not shipped)."""
+    available = {r["name"] for r in list_datasets(data_dir) if r["available"]}
+    wanted = sorted({n for names in datasets.values() for n in names})
+    return [n for n in wanted if n not in available]
 
 
 def load_spec(source: str | Path, overrides: dict[str, Any] | None = None) -> StudySpec:

@@ -9,18 +9,21 @@ window's instance-normalised space and is de-normalised with the window's mean/s
 tokenizer, so losses and metrics are on the standardised scale. Probe = closed-form weighted
 ridge on cached tokens with the penalty chosen on validation; fine-tune = encoder + head end to
 end with early stopping on validation. Test windows are read after every choice is made.
+
+Code layout: this module holds the settings, the ridge probe and :func:`evaluate_forecasting`;
+:mod:`tsdividend.tasks.forecasting_windows` the windows (:func:`window_starts`, :func:`gather`,
+:func:`check_lookback`); :mod:`tsdividend.tasks.forecasting_finetune` the end-to-end fine-tune
+(:class:`ForecastModel`). Every public name stays importable from here.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from numpy.lib.stride_tricks import sliding_window_view
-from torch import Tensor, nn
+from torch import Tensor
 
 from tsdividend.config import ConfigError, check_int, config_hash, to_dict
 from tsdividend.data import Dataset
@@ -29,7 +32,31 @@ from tsdividend.encoder import Encoder
 from tsdividend.metrics import METRICS
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.base import EncoderUnderTest
+from tsdividend.tasks.forecasting_finetune import ForecastModel, _finetune_one
+from tsdividend.tasks.forecasting_windows import (
+    _train_starts,
+    check_lookback,
+    gather,
+    window_starts,
+)
 from tsdividend.tokenizer import instance_stats
+
+__all__ = [
+    "FORECAST_REGIMES",
+    "STANDARD",
+    "ForecastingConfig",
+    "ForecastModel",
+    "Moments",
+    "TokenCache",
+    "check_lookback",
+    "encode_windows",
+    "evaluate_forecasting",
+    "fit_ridge",
+    "gather",
+    "predict",
+    "ridge_moments",
+    "window_starts",
+]
 
 # name -> (look-back, horizons): PatchTST's long-horizon settings (ILI: look-back 104).
 STANDARD: dict[str, tuple[int, tuple[int, ...]]] = {
@@ -123,64 +150,6 @@ class ForecastingConfig:
         lookback = self.lookback if self.lookback is not None else std[0]  # type: ignore[index]
         horizons = self.horizons if self.horizons is not None else std[1]  # type: ignore[index]
         return lookback, tuple(sorted(set(horizons)))
-
-
-def window_starts(
-    span: tuple[int, int], lookback: int, horizon: int, stride: int = 1
-) -> np.ndarray:
-    """First input step of every window whose target lies in ``span = [a, b)``.
-
-    Returns:
-        int64 starts ``max(a - L, 0), ... <= b - L - H`` with step ``stride``: inputs
-        ``[s, s + L)``, targets ``[s + L, s + L + H)``.
-
-    Raises:
-        ValueError: when no window fits.
-    """
-    a, b = span
-    first, last = max(a - lookback, 0), b - lookback - horizon
-    if last < first:
-        raise ValueError(
-            f"split [{a}, {b}) holds no window of look-back {lookback} + horizon {horizon}"
-        )
-    return np.arange(first, last + 1, stride, dtype=np.int64)
-
-
-def gather(series: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """(C, T) series -> (n, C, length) float32 copies of ``series[:, s : s + length]``."""
-    view = sliding_window_view(series, length, axis=-1)  # (C, T - length + 1, length)
-    return np.ascontiguousarray(view[:, starts].transpose(1, 0, 2), dtype=np.float32)
-
-
-def check_lookback(encoder: Encoder, lookback: int) -> None:
-    """The look-back is the model input: it must fit the encoder's context (never resized)."""
-    if encoder.num_tokens(lookback) > encoder.max_tokens:
-        raise ValueError(
-            f"look-back {lookback} needs {encoder.num_tokens(lookback)} tokens; this encoder "
-            f"takes at most {encoder.max_tokens} (max_len={encoder.config.max_len})"
-        )
-
-
-class ForecastModel(nn.Module):
-    """Encoder + linear head: (B, C, L) -> (B, C, H) forecasts on the input's (standardised) scale.
-
-    The head sees the flattened (N*D) tokens of each channel and predicts in the window's
-    instance-normalised space; the output is de-normalised with the window's stats.
-    """
-
-    def __init__(self, encoder: Encoder, lookback: int, horizon: int) -> None:
-        super().__init__()
-        check_lookback(encoder, lookback)
-        self.encoder = encoder
-        self.head = nn.Linear(encoder.num_tokens(lookback) * encoder.config.d_model, horizon)
-        nn.init.zeros_(self.head.weight)  # start at the window mean; no RNG draw needed
-        nn.init.zeros_(self.head.bias)
-
-    def forward(self, x: Tensor) -> Tensor:
-        b, c, _ = x.shape
-        stats = instance_stats(x)
-        z = self.encoder.tokens(x).flatten(1)  # (B*C, N*D)
-        return stats.denormalize(self.head(z).reshape(b, c, -1))
 
 
 @dataclass
@@ -321,16 +290,6 @@ def _check_dataset(
     return dataset.X[0], dataset.time_splits
 
 
-def _train_starts(
-    span: tuple[int, int], lookback: int, horizon: int, cfg: ForecastingConfig, seed: int
-) -> np.ndarray:
-    starts = window_starts(span, lookback, horizon, cfg.train_stride)
-    if cfg.max_train_windows is not None and starts.size > cfg.max_train_windows:
-        rng = np.random.default_rng([seed, 41])
-        starts = np.sort(rng.choice(starts, cfg.max_train_windows, replace=False))
-    return starts
-
-
 def _probe(
     enc: Encoder,
     series: np.ndarray,
@@ -373,78 +332,6 @@ def _probe(
             (h, gather(series, te[:n_te] + lookback, h), predict(te_cache, n_te, w, b), extra)
         )
     return out
-
-
-def _forecast(
-    model: ForecastModel, series: np.ndarray, starts: np.ndarray, lookback: int, batch_size: int
-) -> np.ndarray:
-    device = next(model.parameters()).device
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for i in range(0, starts.size, batch_size):
-            x = torch.from_numpy(gather(series, starts[i : i + batch_size], lookback)).to(device)
-            out.append(model(x).float().cpu().numpy())
-    return np.concatenate(out)
-
-
-def _finetune_one(
-    eut: EncoderUnderTest,
-    series: np.ndarray,
-    spans: dict,
-    lookback: int,
-    h: int,
-    cfg: ForecastingConfig,
-    seed: int,
-    device: torch.device,
-) -> tuple:
-    model = ForecastModel(eut.encoder(seed), lookback, h).to(device)
-    opt = torch.optim.AdamW(
-        [
-            {"params": model.encoder.parameters(), "lr": cfg.lr_encoder},
-            {"params": model.head.parameters(), "lr": cfg.lr_head},
-        ],
-        weight_decay=cfg.weight_decay,
-    )
-    pool = _train_starts(spans["train"], lookback, h, cfg, seed)
-    va = window_starts(spans["val"], lookback, h, cfg.val_stride)
-    y_va = gather(series, va + lookback, h)
-    rng = np.random.default_rng([seed, h, 7])
-    best, best_epoch, best_state, bad = float("inf"), -1, None, 0
-    for epoch in range(cfg.epochs):
-        model.train()
-        draw = rng.choice(pool, min(cfg.windows_per_epoch, pool.size), replace=False)
-        for i in range(0, draw.size, cfg.batch_size):
-            s = draw[i : i + cfg.batch_size]
-            x = torch.from_numpy(gather(series, s, lookback)).to(device)
-            y = torch.from_numpy(gather(series, s + lookback, h)).to(device)
-            loss = nn.functional.mse_loss(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-        val_mse = float(
-            np.mean((_forecast(model, series, va, lookback, cfg.batch_size) - y_va) ** 2)
-        )
-        if not np.isfinite(val_mse):
-            raise FloatingPointError(f"validation MSE {val_mse} at epoch {epoch} (horizon {h})")
-        if val_mse < best:
-            best, best_epoch, best_state, bad = val_mse, epoch, copy.deepcopy(model.state_dict()), 0
-        else:
-            bad += 1
-            if bad >= cfg.patience:
-                break
-    model.load_state_dict(best_state)
-    # Selection done: the test windows of this horizon are read now, once.
-    te = window_starts(spans["test"], lookback, h)
-    pred = _forecast(model, series, te, lookback, cfg.batch_size)
-    extra = {
-        "best_epoch": best_epoch,
-        "val_mse": best,
-        "n_train": int(pool.size),
-        "n_val": int(va.size),
-    }
-    return h, gather(series, te + lookback, h), pred, extra
 
 
 def evaluate_forecasting(

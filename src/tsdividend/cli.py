@@ -235,6 +235,7 @@ def pretrain(
 ) -> None:
     """Pretrain THE encoder with one objective; writes checkpoints and the downstream encoder."""
     from tsdividend.config import load_toml, override
+    from tsdividend.train.distributed import shutdown
     from tsdividend.train.trainer import TrainConfig, train
 
     cfg = load_toml(TrainConfig, config) if config else TrainConfig()
@@ -263,6 +264,7 @@ def pretrain(
     if cfg.checkpoint_every > cfg.steps:
         cfg = override(cfg, {"checkpoint_every": cfg.steps})
     result = train(cfg, out, resume=resume, progress=not json_out)
+    shutdown()  # under torchrun: leave the process group together (no teardown race at exit)
     if json_out:
         _print_json(result.to_json())
     else:

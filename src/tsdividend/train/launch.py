@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tsdividend.atomic import write_json
 from tsdividend.config import from_dict
+from tsdividend.train.distributed import shutdown
 from tsdividend.train.trainer import TrainConfig, train
 
 RESULT_FILE = "train_result.json"
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     config_path, out = Path(args[0]), Path(args[1])
     cfg = from_dict(TrainConfig, json.loads(config_path.read_text()), where=str(config_path))
     result = train(cfg, out, resume=True, progress=False)
+    shutdown()  # leave the process group together: exiting with it open can abort a rank
     if int(os.environ.get("RANK", "0")) == 0:
         write_json(out / RESULT_FILE, result.to_json())
 

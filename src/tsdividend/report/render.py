@@ -41,7 +41,8 @@ from tsdividend.results.store import ResultStore
 from tsdividend.stats.dividend import BASELINE_FOR, SCORE_FLOOR
 
 META_FILE = "report_meta.json"
-VERSIONED = ("tsdividend", "torch", "numpy", "scipy", "scikit-learn", "matplotlib")
+VERSIONED = ("tsdividend", "torch", "numpy", "scipy", "scikit-learn", "pandas", "aeon", "stumpy",
+             "PyWavelets", "ptwt", "matplotlib", "ray")  # fmt: skip
 CURVES = {  # variant field -> (section title, x label, file stem, log x)
     "depth": ("Depth curves", "encoder depth (layers)", "depth", False),
     "pretrain_data": ("Pretraining data origin", "pretraining data", "origin", False),

@@ -34,7 +34,7 @@ from tsdividend.data import resolve_data_dir
 from tsdividend.results.store import ResultStore
 from tsdividend.study.executors import EXECUTORS, make_executor
 from tsdividend.study.jobs import EvalJob, PretrainJob, describe_jobs, expand_grid, run_job
-from tsdividend.study.spec import StudySpec, resolve_datasets, unavailable_datasets
+from tsdividend.study.spec import StudySpec, unavailable_datasets
 
 RESULTS = "results.sqlite"
 
@@ -103,7 +103,7 @@ def run_study(
     out.mkdir(parents=True, exist_ok=True)
     data = str(data_dir) if data_dir is not None else None
     pretrain, evals = expand_grid(spec, out, data)
-    missing = unavailable_datasets(resolve_datasets(spec, data), data)
+    missing = unavailable_datasets((e.cell["dataset"] for e in evals), data)
     if missing:
         raise StudyError(f"dataset(s) {missing} are not available in the data root "
                          f"{resolve_data_dir(data)} nor shipped: `tsdividend data fetch NAME`, "

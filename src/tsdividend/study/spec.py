@@ -12,6 +12,7 @@ Presets are TOML files shipped in ``tsdividend/study/presets/`` (``quick``, ``pa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -292,11 +293,10 @@ def resolve_datasets(spec: StudySpec, data_dir: str | Path | None) -> dict[str, 
     return out  # fmt: skip
 
 
-def unavailable_datasets(datasets: dict[str, list[str]], data_dir: str | Path | None) -> list[str]:
-    """The names in ``datasets`` that cannot be loaded here (not in the data root, not shipped)."""
+def unavailable_datasets(names: Iterable[str], data_dir: str | Path | None) -> list[str]:
+    """The ``names`` that cannot be loaded here (not in the data root, not shipped), sorted."""
     available = {r["name"] for r in list_datasets(data_dir) if r["available"]}
-    wanted = sorted({n for names in datasets.values() for n in names})
-    return [n for n in wanted if n not in available]
+    return sorted({n for n in names if n not in available})
 
 
 def load_spec(source: str | Path, overrides: dict[str, Any] | None = None) -> StudySpec:

@@ -17,7 +17,7 @@ from tsdividend.stats import dividend_rows, summarize_dividends
 
 OBJECTIVES = ("mae", "jepa", "ntp")
 DEPTHS = (2, 4)
-DATASETS = ("a", "b", "c")
+DATASETS = ("a", "b", "c", "d", "e")  # 5: the minimum for a bootstrap interval
 SEEDS = (0, 1)
 METRICS = {"classification": [("accuracy", True), ("accuracy@5shot/draw0", True)],
            "forecasting": [("mse@96", False), ("mse@192", False)]}  # fmt: skip
@@ -74,27 +74,35 @@ def test_every_file_is_written(built: tuple[Path, dict[str, Path]]) -> None:
             assert png.parent == out / "plots"
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not any(k.startswith(("origin", "scale")) for k in files)  # no variation in data
-    cds = [k for k in files if k.startswith("cd_")]  # one CD diagram per ranked (task, regime)
-    assert cds and all(files[k].read_bytes()[:4] == b"\x89PNG" for k in cds)
+    # a CD diagram only where Friedman rejects (random scores here: it must not)
+    assert not [k for k in files if k.startswith("cd_")]
+    for name in ("per_dataset", "classical", "all_dividends", "raw_scores", "not_converged"):
+        csv = files[f"csv_{name}"]
+        assert csv == out / "tables" / f"{name}.csv" and csv.read_text().count("\n") >= 1
     md = files["markdown"].read_text()
+    assert "(tables/per_dataset.csv)" in md and "(tables/raw_scores.csv)" in md
     assert "Skipped: the pretrained encoders do not vary in pretrain_data." in md
     assert "tsdividend run --preset quick --out X" in md and '"seeds"' in md
     assert re.search(r"\| numpy \| \d+\.\d+", md)
+    assert "| cpu |" in md and "| torch_threads |" in md
 
 
 def test_html_is_self_contained(built: tuple[Path, dict[str, Path]]) -> None:
     _, files = built
     html = files["html"].read_text()
-    srcs = re.findall(r'(?:src|href)="([^"]*)"', html)
-    pngs = [k for k in files if k not in ("markdown", "html", "meta")]
+    srcs = re.findall(r'src="([^"]*)"', html)
+    pngs = [k for k in files if k not in ("markdown", "html", "meta") and not k.startswith("csv_")]
     assert len(srcs) == len(pngs) > 0
     assert all(s.startswith("data:image/png;base64,") for s in srcs)
+    hrefs = re.findall(r'href="([^"]*)"', html)  # only the CSV tables beside the report
+    assert hrefs and all(re.fullmatch(r"tables/\w+\.csv", h) for h in hrefs)
     assert "http" not in " ".join(srcs) and "<link" not in html and "<script" not in html
 
 
 def _parse_heatmap(md: str) -> dict[tuple[str, str, str], tuple[float, float, float]]:
+    """(label, task, regime) -> (mean, low, high) of the compact heatmap tables, in fractions."""
     section = md.split("## Dividend heatmap")[1].split("\n## ")[0]
-    cell = re.compile(r"([+-]\d+\.\d)% \[([+-]\d+\.\d)%, ([+-]\d+\.\d)%\]")
+    cell = re.compile(r"([+-]\d+\.\d) (?:pts|%) \[([+-]\d+\.\d), ([+-]\d+\.\d)\]")
     out = {}
     for part in section.split("### Regime: ")[1:]:
         regime = part.split("\n")[0].strip()
@@ -110,7 +118,8 @@ def _parse_heatmap(md: str) -> dict[tuple[str, str, str], tuple[float, float, fl
 
 
 def _independent_means(rows: list[ResultRow]) -> dict[tuple[str, str, str], float]:
-    """Headline dividends written out from the definition, without tsdividend.stats."""
+    """Headline dividends written out from the definition, without tsdividend.stats: the score
+    difference for accuracy, the relative error reduction for MSE."""
     base = {(r.task, r.dataset, r.regime, r.metric, r.seed, r.depth): r.value
             for r in rows if r.init == BASE_FOR.get(r.regime)}  # fmt: skip
     per_ds: dict[tuple, list[float]] = defaultdict(list)
@@ -118,7 +127,7 @@ def _independent_means(rows: list[ResultRow]) -> dict[tuple[str, str, str], floa
         if r.init != "pretrained" or r.metric not in ("accuracy", "mse@96"):
             continue
         b = base[(r.task, r.dataset, r.regime, r.metric, r.seed, r.depth)]
-        d = (r.value - b) / abs(b) if r.higher_is_better else (b - r.value) / abs(b)
+        d = r.value - b if r.higher_is_better else (b - r.value) / b
         per_ds[(f"{r.objective} d{r.depth}", r.task, r.regime, r.dataset)].append(d)
     means: dict[tuple, list[float]] = defaultdict(list)
     for (label, task, regime, _), ds in per_ds.items():
@@ -137,9 +146,10 @@ def test_heatmap_numbers_match_the_store(built: tuple[Path, dict[str, Path]]) ->
     summaries = {(f"{s.objective} d{s.encoder_id[-1]}", s.task, s.regime): s
                  for s in summarize_dividends(dividend_rows(rows), n_boot=N_BOOT)
                  if s.metric in ("accuracy", "mse@96")}  # fmt: skip
-    tol = 0.0005 + 1e-9  # one printed decimal of a percentage
+    tol = 0.0005 + 1e-9  # one printed decimal of points / percent
     for key, (mean, low, high) in printed.items():
         assert abs(mean - expected_mean[key]) <= tol, key
+        assert summaries[key].interval == "datasets"
         assert abs(low - summaries[key].ci_low) <= tol, key
         assert abs(high - summaries[key].ci_high) <= tol, key
 
@@ -150,22 +160,27 @@ def test_terminal_table_matches_report(built: tuple[Path, dict[str, Path]]) -> N
         text = dividend_table_text(store.rows(), n_boot=N_BOOT)
     printed = _parse_heatmap(files["markdown"].read_text())
     assert "Dividend over random (probe)" in text and "Dividend over scratch (finetune)" in text
-    for (label, _, _), (mean, _, _) in printed.items():
-        assert label in text and f"{100 * mean:+.1f}%" in text
+    for (label, task, _), (mean, _, _) in printed.items():
+        unit = "pts" if task == "classification" else "%"
+        assert label in text and f"{100 * mean:+.1f} {unit}" in text
 
 
 def test_classical_ranks_and_raw_sections(built: tuple[Path, dict[str, Path]]) -> None:
-    _, files = built
+    out, files = built
     md = files["markdown"].read_text()
     classical = md.split("## Classical references")[1].split("\n## ")[0]
-    assert "minirocket" in classical and "naive" in classical and "best pretrained" in classical
-    ranks = md.split("## Ranks and Wilcoxon tests")[1].split("\n## ")[0]
-    # 6 pretrained encoders + 2 depth-specific baselines = 8 methods on 3 datasets.
-    # q_0.05(k=8) = 3.031 (Demsar 2006, Table 5a); CD = q * sqrt(k (k + 1) / (6 n)) = 3.031 * 2.
-    assert ranks.count("3 datasets, Nemenyi CD = 6.06") == 4
-    raw = md.split("## Raw mean scores")[1]
-    assert "| minirocket | classical | classification | a | classical | accuracy |" in raw
-    assert "/draw0" not in md  # few-shot draw rows are not separate measurements
+    assert "minirocket" in classical and "naive" in classical
+    assert "best pretrained" not in classical  # no oracle: every encoder is listed
+    for o in OBJECTIVES:
+        for d in DEPTHS:
+            assert f"| {o} d{d} | pretrained | probe | accuracy | " in classical
+    ranks = md.split("## Ranks, Friedman and Nemenyi tests")[1].split("\n## ")[0]
+    # 6 pretrained encoders + 2 depth-specific baselines = 8 methods on 5 datasets
+    assert ranks.count("5 datasets, 8 methods; Friedman chi2 = ") == 4
+    assert "does not reject" in ranks and "Nemenyi CD =" not in ranks
+    raw = (out / "tables" / "raw_scores.csv").read_text()
+    assert "minirocket,classical,classification,a,classical,accuracy," in raw
+    assert "/draw0" not in md and "/draw0" not in raw  # few-shot draws are not measurements
 
 
 def test_meta_is_reused_on_rebuild(built: tuple[Path, dict[str, Path]]) -> None:
@@ -180,7 +195,7 @@ def test_empty_and_baseline_only_stores(tmp_path: Path, pretrained: bool) -> Non
         if pretrained:  # baseline-only
             _fill(store, with_pretrained=False, with_classical=False)
     files = build_report(tmp_path)
-    assert set(files) == {"markdown", "html", "meta"}
+    assert {k for k in files if not k.startswith("csv_")} == {"markdown", "html", "meta"}
     md = files["markdown"].read_text()
     assert "Skipped: no pretrained row is paired with a baseline row." in md
     assert "Skipped: needs forecasting and classification or anomaly dividends." in md

@@ -43,7 +43,15 @@ class Image:
     alt: str
 
 
-Block = Heading | Para | Code | Table | Image
+@dataclass(frozen=True)
+class Link:
+    """A link to a file at ``path`` relative to the report folder (e.g. a CSV table)."""
+
+    path: str
+    text: str
+
+
+Block = Heading | Para | Code | Table | Image | Link
 
 
 def _md_cell(text: str) -> str:
@@ -67,6 +75,8 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             out.append("\n".join(lines))
         elif isinstance(b, Image):
             out.append(f"![{b.alt}]({b.path})")
+        elif isinstance(b, Link):
+            out.append(f"[{b.text}]({b.path})")
         else:
             raise TypeError(f"unknown block {type(b).__name__}; valid: {Block}")
     return "\n\n".join(out) + "\n"
@@ -103,6 +113,8 @@ def to_html(blocks: Sequence[Block], base_dir: Path, title: str) -> str:
         elif isinstance(b, Image):
             data = base64.b64encode((base_dir / b.path).read_bytes()).decode("ascii")
             body.append(f'<p><img alt="{esc(b.alt)}" src="data:image/png;base64,{data}"></p>')
+        elif isinstance(b, Link):  # the file sits beside the report, not inlined
+            body.append(f'<p><a href="{esc(b.path)}">{esc(b.text)}</a></p>')
         else:
             raise TypeError(f"unknown block {type(b).__name__}; valid: {Block}")
     return (

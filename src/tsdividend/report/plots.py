@@ -13,7 +13,6 @@ matplotlib.use("Agg")  # headless: the report is built on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 # (x, mean, ci_low, ci_high) of one point of a curve or one bar.
 Point = tuple[float | str, float, float, float]
@@ -28,58 +27,74 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 
 def heatmap(
-    values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], title: str, path: Path
+    values: np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    col_units: Sequence[str],
+    title: str,
+    path: Path,
 ) -> Path:
-    """Diverging heatmap of dividends (rows x cols, NaN = missing), centred on 0, cells
-    annotated in percent."""
-    finite = values[np.isfinite(values)]
-    span = float(np.max(np.abs(finite))) if finite.size else 1.0
-    span = span or 1.0
-    fig, ax = plt.subplots(figsize=(1.9 * len(col_labels) + 2.5, 0.45 * len(row_labels) + 1.8))
-    im = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu",
-                   norm=TwoSlopeNorm(0.0, -span, span), aspect="auto")  # fmt: skip
-    ax.set_xticks(range(len(col_labels)), col_labels, rotation=20, ha="right")
+    """Diverging heatmap (rows x cols, NaN = missing), centred on 0, with ONE COLOUR SCALE PER
+    COLUMN: columns are tasks whose dividends have different units (points, % error reduction),
+    so each is scaled by its own largest |value|, printed under its label.
+
+    Args:
+        values: dividends already in display units (e.g. 100 x difference = points).
+        col_units: the unit of each column ("pts", "%").
+    """
+    fig, ax = plt.subplots(figsize=(2.1 * len(col_labels) + 2.5, 0.45 * len(row_labels) + 2.0))
+    spans = []
+    for j in range(values.shape[1]):
+        col = values[:, j][np.isfinite(values[:, j])]
+        spans.append(float(np.max(np.abs(col))) if col.size and np.max(np.abs(col)) > 0 else 1.0)
+    scaled = values / np.array(spans)[None, :]
+    ax.imshow(np.ma.masked_invalid(scaled), cmap="RdBu", norm=TwoSlopeNorm(0.0, -1.0, 1.0),
+              aspect="auto")  # fmt: skip
+    labels = [f"{c}\n(colour: ±{s:.3g} {u})"
+              for c, s, u in zip(col_labels, spans, col_units, strict=True)]  # fmt: skip
+    ax.set_xticks(range(len(col_labels)), labels, rotation=0, fontsize=8)
     ax.set_yticks(range(len(row_labels)), row_labels)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             v = values[i, j]
-            text = "—" if math.isnan(v) else f"{100 * v:+.1f}%"
-            dark = not math.isnan(v) and abs(v) > 0.6 * span
+            text = "—" if math.isnan(v) else f"{v:+.1f} {col_units[j]}"
+            dark = not math.isnan(v) and abs(scaled[i, j]) > 0.6
             ax.text(j, i, text, ha="center", va="center", fontsize=8,
                     color="white" if dark else "black")  # fmt: skip
-    fig.colorbar(im, ax=ax, label="dividend (relative gain)", format=PercentFormatter(1.0))
-    ax.set_xlabel("task (headline metric)")
+    ax.set_xlabel("task (headline metric); each column has its own colour scale")
     ax.set_ylabel("pretrained encoder")
     ax.set_title(title)
     return _save(fig, path)
 
 
-def bars(panels: Mapping[str, Sequence[tuple[str, float, float, float]]], title: str,
-         path: Path) -> Path:  # fmt: skip
-    """One panel per task: horizontal bars of mean dividends with 95% CI error bars.
+def bars(panels: Mapping[str, tuple[str, Sequence[Point]]], title: str, path: Path) -> Path:
+    """One panel per task: horizontal bars of mean dividends; a whisker only where an interval
+    exists (NaN bounds draw none).
 
     Args:
-        panels: panel title -> [(encoder label, mean, ci_low, ci_high)].
+        panels: panel title -> (x label with the unit, [(encoder label, mean, low, high)]), in
+            display units.
     """
     n = len(panels)
-    height = max(len(v) for v in panels.values()) * 0.35 + 1.6
+    height = max(len(v[1]) for v in panels.values()) * 0.35 + 1.6
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, height), squeeze=False)
-    for ax, (name, items) in zip(axes[0], panels.items(), strict=True):
-        labels = [it[0] for it in items]
-        mean = np.array([it[1] for it in items]) * 100
-        low = np.array([it[2] for it in items]) * 100
-        high = np.array([it[3] for it in items]) * 100
+    for ax, (name, (xlabel, items)) in zip(axes[0], panels.items(), strict=True):
+        labels = [str(it[0]) for it in items]
+        mean = np.array([it[1] for it in items], np.float64)
+        low = np.array([it[2] for it in items], np.float64)
+        high = np.array([it[3] for it in items], np.float64)
         colors = ["tab:blue" if m >= 0 else "tab:red" for m in mean]
         ys = np.arange(len(items))
         ax.barh(ys, mean, color=colors, alpha=0.8)
-        # CI whiskers drawn directly (barh's xerr trips a NumPy deprecation inside matplotlib)
-        ax.hlines(ys, low, high, color="black", lw=1)
-        ax.vlines(np.r_[low, high], np.r_[ys, ys] - 0.15, np.r_[ys, ys] + 0.15, color="black",
-                  lw=1)  # fmt: skip
+        ok = np.isfinite(low) & np.isfinite(high)
+        # whiskers drawn directly (barh's xerr trips a NumPy deprecation inside matplotlib)
+        ax.hlines(ys[ok], low[ok], high[ok], color="black", lw=1)
+        ax.vlines(np.r_[low[ok], high[ok]], np.r_[ys[ok], ys[ok]] - 0.15,
+                  np.r_[ys[ok], ys[ok]] + 0.15, color="black", lw=1)  # fmt: skip
         ax.set_yticks(range(len(items)), labels)
         ax.invert_yaxis()
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_xlabel("dividend (%), 95% CI")
+        ax.set_xlabel(xlabel)
         ax.set_title(name)
     fig.suptitle(title)
     return _save(fig, path)
@@ -87,10 +102,11 @@ def bars(panels: Mapping[str, Sequence[tuple[str, float, float, float]]], title:
 
 def plane(points: Sequence[tuple[str, float, float]], xlabel: str, ylabel: str, title: str,
           path: Path) -> Path:  # fmt: skip
-    """Scatter of one labelled point per objective, with the axes through 0 (the baselines)."""
+    """Scatter of one labelled point per objective (display units), axes through 0 (the
+    baselines)."""
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    xs = np.array([p[1] for p in points]) * 100
-    ys = np.array([p[2] for p in points]) * 100
+    xs = np.array([p[1] for p in points])
+    ys = np.array([p[2] for p in points])
     ax.scatter(xs, ys, s=40, color="tab:purple", zorder=3)
     for (label, _, _), x, y in zip(points, xs, ys, strict=True):
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=9)
@@ -104,31 +120,35 @@ def plane(points: Sequence[tuple[str, float, float]], xlabel: str, ylabel: str, 
 
 
 def curves(
-    panels: Mapping[str, Mapping[str, Sequence[Point]]],
+    panels: Mapping[str, tuple[str, Mapping[str, Sequence[Point]]]],
     xlabel: str,
     title: str,
     path: Path,
     log_x: bool = False,
 ) -> Path:
-    """One panel per task, one line per objective of mean dividend vs ``x`` with CI bands.
+    """One panel per task, one line per objective of mean dividend vs ``x``; a band only between
+    points that have an interval.
 
     Args:
-        panels: panel title -> line label -> [(x, mean, ci_low, ci_high)]; a string ``x`` is
-            drawn as a category in first-seen order.
+        panels: panel title -> (y label with the unit, line label -> [(x, mean, low, high)]) in
+            display units; a string ``x`` is drawn as a category in first-seen order.
         log_x: logarithmic x axis (corpus sizes).
     """
     n = len(panels)
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.9), squeeze=False)
-    for ax, (name, lines) in zip(axes[0], panels.items(), strict=True):
+    for ax, (name, (ylabel, lines)) in zip(axes[0], panels.items(), strict=True):
         cats: list[str] = []
         numeric = sorted({p[0] for pts in lines.values() for p in pts if not isinstance(p[0], str)})
         for pts in lines.values():
             cats += [str(p[0]) for p in pts if isinstance(p[0], str) and str(p[0]) not in cats]
         for label, pts in lines.items():
-            xs = [cats.index(p[0]) if isinstance(p[0], str) else p[0] for p in pts]
-            mean, lo, hi = (np.array([p[i] for p in pts]) * 100 for i in (1, 2, 3))
+            xs = np.array([cats.index(p[0]) if isinstance(p[0], str) else p[0] for p in pts],
+                          np.float64)  # fmt: skip
+            mean, lo, hi = (np.array([p[i] for p in pts], np.float64) for i in (1, 2, 3))
             ax.plot(xs, mean, marker="o", label=label)
-            ax.fill_between(xs, lo, hi, alpha=0.15)
+            ok = np.isfinite(lo) & np.isfinite(hi)
+            if ok.any():
+                ax.fill_between(xs, lo, hi, where=ok, alpha=0.15)
         if log_x:
             ax.set_xscale("log")
         if cats:
@@ -137,11 +157,29 @@ def curves(
             ax.set_xticks(numeric, [f"{v:g}" for v in numeric])
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("dividend (%), 95% CI")
+        ax.set_ylabel(ylabel)
         ax.set_title(name)
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=8, loc="best")
     fig.suptitle(title)
+    return _save(fig, path)
+
+
+def loss_curves(curves: Mapping[str, tuple[Sequence[int], Sequence[float]]], title: str,
+                path: Path) -> Path:  # fmt: skip
+    """Pretraining loss vs optimizer step, one line per encoder; log y when every loss is > 0
+    (losses of different objectives differ by orders of magnitude)."""
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    positive = all(min(v) > 0 for _, v in curves.values())
+    for label, (steps, losses) in curves.items():
+        ax.plot(steps, losses, label=label, lw=1)
+    if positive:
+        ax.set_yscale("log")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss" + (" (log)" if positive else ""))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best", ncol=2)
     return _save(fig, path)
 
 

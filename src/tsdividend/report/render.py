@@ -1,53 +1,43 @@
-"""``build_report``: the store's rows -> report.md, a self-contained report.html and PNG plots."""
+"""``build_report``: the store's rows -> report.md, a self-contained report.html, PNG plots and
+CSV tables (``tables/*.csv``, linked from the report)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from tsdividend.report import plots
-from tsdividend.report.document import (
-    Block,
-    Code,
-    Heading,
-    Image,
-    Para,
-    Table,
-    to_html,
-    to_markdown,
+from tsdividend.report import sections
+from tsdividend.report.document import Block, Code, Heading, Link, Para, Table, to_html, to_markdown
+from tsdividend.report.pretraining import convergence
+from tsdividend.report.provenance import provenance_info
+from tsdividend.report.references import (
+    CLASSICAL_CSV_HEADER,
+    classical_rows,
+    per_dataset_rows,
 )
 from tsdividend.report.tables import (
-    HEADLINE_DOC,
     Analysis,
     analyze,
-    classical_table,
-    encoder_label,
+    fmt_div,
     fmt_p,
-    fmt_summary,
-    has_ci,
-    heatmap_table,
-    pct,
+    fmt_wtl,
     rank_results,
     raw_table,
     summary_table,
-    varying_fields,
 )
 from tsdividend.results.store import ResultStore
-from tsdividend.stats.dividend import BASELINE_FOR, SCORE_FLOOR
+from tsdividend.stats.dividend import BASELINE_FOR
 
 META_FILE = "report_meta.json"
+INLINE_MAX = 40  # longer tables live only in their CSV file
+ALPHA = 0.05
 VERSIONED = ("tsdividend", "torch", "numpy", "scipy", "scikit-learn", "pandas", "aeon", "stumpy",
              "PyWavelets", "ptwt", "matplotlib", "ray")  # fmt: skip
-CURVES = {  # variant field -> (section title, x label, file stem, log x)
-    "depth": ("Depth curves", "encoder depth (layers)", "depth", False),
-    "pretrain_data": ("Pretraining data origin", "pretraining data", "origin", False),
-    "pretrain_size": ("Pretraining corpus size", "pretraining corpus size", "scale", True),
-}
 
 
 def package_versions() -> dict[str, str]:
@@ -62,8 +52,30 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _regime_title(regime: str) -> str:
-    return f"{regime} (baseline: {BASELINE_FOR.get(regime, '?')})"
+def _cell(x: object) -> object:
+    if isinstance(x, float):
+        return "" if math.isnan(x) else f"{x:.6g}"
+    return x
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    """One CSV table (NaN written as an empty field)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows([[_cell(c) for c in r] for r in rows])
+    return path
+
+
+def _table_or_link(header: list[str], rows: list[list[Any]], path: Path, what: str) -> list[Block]:
+    """The table inline when short, and always a link to its CSV."""
+    link = Link(f"tables/{path.name}", f"tables/{path.name} ({len(rows)} rows)")
+    if not rows:
+        return [Para(f"Skipped: no {what}.")]
+    if len(rows) > INLINE_MAX:
+        return [Para(f"{len(rows)} rows: see the CSV file."), link]
+    return [Table(header, [[str(_cell(c)) for c in r] for r in rows]), link]
 
 
 def _provenance(meta: dict[str, Any], versions: dict[str, str]) -> list[Block]:
@@ -71,187 +83,97 @@ def _provenance(meta: dict[str, Any], versions: dict[str, str]) -> list[Block]:
     blocks += [Para("Command:"), Code(str(meta.get("command", "not recorded")))]
     if "config" in meta:
         blocks += [Para("Config:"), Code(json.dumps(meta["config"], indent=2, default=str))]
-    for key in sorted(set(meta) - {"command", "config", "versions"}):
+    if isinstance(git := meta.get("git"), dict):
+        dirty = " (dirty: uncommitted changes to tracked files)" if git.get("dirty") else ""
+        blocks.append(Para(f"Source: git commit {git.get('commit')}{dirty}."))
+    if isinstance(machine := meta.get("machine"), dict):
+        blocks.append(Table(["machine", "value"], [[k, str(v)] for k, v in machine.items()]))
+    skip = {"command", "config", "versions", "git", "machine"}
+    for key in sorted(set(meta) - skip):
         blocks.append(Para(f"{key}: {meta[key]}"))
     blocks.append(Table(["package", "version"], sorted(versions.items())))
     return blocks
 
 
 def _findings(an: Analysis) -> list[Block]:
-    """One line per (regime, task): the largest and smallest headline dividend, and how many
-    encoders have a CI entirely above or below zero."""
+    """Statements backed by tests only: "differs" needs a Holm-adjusted Wilcoxon p < ALPHA; an
+    ordering of methods needs a Friedman rejection and a Nemenyi CD."""
     blocks: list[Block] = [Heading(2, "Findings")]
     if not an.summaries:
         return blocks + [Para("No dividend: no pretrained row is paired with a baseline row.")]
-    rows = []
+    n_tests = sum(not math.isnan(s.wilcoxon_p) for s in an.summaries.values())
+    blocks.append(Para(f"An encoder is said to differ from its baseline only when the two-sided "
+                       f"Wilcoxon signed-rank test of its per-dataset dividends has a "
+                       f"Holm-adjusted p < {ALPHA} (family: the {n_tests} Wilcoxon tests of "
+                       f"this report); otherwise its numbers are reported without a claim. "
+                       f"Units: pts = 100 x score difference, % = error reduction."))  # fmt: skip
     for regime in an.regimes:
+        base = BASELINE_FOR.get(regime, "baseline")
         for t in an.tasks:
             found = [(e, s) for e in an.encoders() if (s := an.head(e, t, regime))
                      and not math.isnan(s.mean)]  # fmt: skip
             if not found:
                 continue
-            best = max(found, key=lambda es: es[1].mean)
-            worst = min(found, key=lambda es: es[1].mean)
-            above = sum(has_ci(s) and s.ci_low > 0 for _, s in found)
-            below = sum(has_ci(s) and s.ci_high < 0 for _, s in found)
-            rows.append([regime, f"{t} ({an.headline[t]})",
-                         f"{an.labels[best[0]]} {fmt_summary(best[1])}",
-                         f"{an.labels[worst[0]]} {fmt_summary(worst[1])}",
-                         f"{above} / {below} of {len(found)}"])  # fmt: skip
-    blocks.append(Para("Largest and smallest mean dividend per task; the last column counts "
-                       "encoders whose 95% CI lies entirely above / below zero (cells with "
-                       "n=1 have no CI and count in neither)."))  # fmt: skip
-    header = ["regime", "task (metric)", "largest", "smallest", "CI > 0 / CI < 0"]
-    return blocks + [Table(header, rows)]
-
-
-def _heatmaps(an: Analysis, plot_dir: Path, files: dict[str, Path]) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Dividend heatmap"), Para(HEADLINE_DOC)]
-    if not an.summaries:
-        return blocks + [Para("Skipped: no pretrained row is paired with a baseline row.")]
-    blocks.append(Para("Dividend of one (dataset, seed) = (score - baseline) / max(|baseline|, "
-                       f"{SCORE_FLOOR}) for scores, (baseline - error) / baseline for errors; "
-                       "baseline = random-init frozen encoder (probe) or supervised from "
-                       "scratch (finetune) of the same architecture and seed. Cells: mean "
-                       "dividend over datasets (per-dataset mean over seeds), with the 95% "
-                       "hierarchical bootstrap CI over (dataset, seed); `(n=1)` marks a cell "
-                       "measured on one dataset and one seed, which has no CI."))  # fmt: skip
-    for regime in an.regimes:
-        header, rows = heatmap_table(an, regime)
-        if not rows:  # only non-headline metrics in this regime: they are in "All dividends"
-            continue
-        values = np.array([[s.mean if (s := an.head(e, t, regime)) else math.nan
-                            for t in an.tasks] for e in an.encoders()
-                           if any(an.head(e, t, regime) for t in an.tasks)])  # fmt: skip
-        path = plots.heatmap(values, [r[0] for r in rows], header[1:],
-                             f"Pre-training dividend, {_regime_title(regime)}",
-                             plot_dir / f"heatmap_{regime}.png")  # fmt: skip
-        files[f"heatmap_{regime}"] = path
-        blocks += [Heading(3, f"Regime: {regime}"), Table(header, rows),
-                   Image(f"plots/{path.name}", f"dividend heatmap {regime}")]  # fmt: skip
+            where = f"{t} ({an.headline[t]}), {regime}"
+            sig = [(e, s) for e, s in found if s.wilcoxon_holm < ALPHA]
+            for e, s in sig:
+                blocks.append(Para(f"{where}: {an.labels[e]} differs from the {base} baseline "
+                                   f"(mean {fmt_div(s.mean, s.higher_is_better)}, W/T/L "
+                                   f"{fmt_wtl(s)}, Holm-adjusted p={fmt_p(s.wilcoxon_holm)})."))
+            rest = len(found) - len(sig)
+            if rest:
+                untested = sum(math.isnan(s.wilcoxon_p) for _, s in found)
+                lo = min(s.mean for _, s in found)
+                hi = max(s.mean for _, s in found)
+                hib = found[0][1].higher_is_better
+                blocks.append(Para(
+                    f"{where}: {rest} of {len(found)} encoders show no difference from the "
+                    f"{base} baseline at Holm-adjusted p < {ALPHA} ({untested} without a test: "
+                    f"< 2 datasets or all ties); mean dividends lie between "
+                    f"{fmt_div(lo, hib)} and {fmt_div(hi, hib)}."))  # fmt: skip
+    for res in rank_results(an, ALPHA):
+        f = res.friedman
+        where = f"Ranks on {res.task} ({res.metric}), {res.regime}"
+        if math.isnan(f.pvalue):
+            text = f"{where}: no Friedman test ({len(res.ranks)} methods); no ordering is claimed."
+        elif f.pvalue >= ALPHA:
+            text = (f"{where}: the Friedman test does not reject equal ranks (p={f.pvalue:.3g}, "
+                    f"{res.n_datasets} datasets); no ordering of the methods is supported.")
+        elif math.isnan(res.cd):
+            text = (f"{where}: the Friedman test rejects equal ranks (p={f.pvalue:.3g}) but no "
+                    f"pairwise ordering is claimed ({res.why}).")
+        else:
+            text = (f"{where}: the Friedman test rejects equal ranks (p={f.pvalue:.3g}); pairs "
+                    f"whose average ranks differ by more than the Nemenyi CD {res.cd:.2f} "
+                    "differ (see Ranks).")
+        blocks.append(Para(text))
     return blocks
 
 
-def _bars(an: Analysis, plot_dir: Path, files: dict[str, Path]) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Dividends per task")]
-    if not an.summaries:
-        return blocks + [Para("Skipped: no dividends.")]
-    for regime in an.regimes:
-        panels = {}
-        for t in an.tasks:
-            items = [(an.labels[e], s.mean, s.ci_low, s.ci_high)
-                     for e in an.encoders() if (s := an.head(e, t, regime))]  # fmt: skip
-            if items:
-                panels[f"{t} ({an.headline[t]})"] = items
-        if not panels:
-            continue
-        path = plots.bars(panels, f"Mean dividend with 95% CI, {_regime_title(regime)}",
-                          plot_dir / f"bars_{regime}.png")  # fmt: skip
-        files[f"bars_{regime}"] = path
-        blocks.append(Image(f"plots/{path.name}", f"dividend bars {regime}"))
-    return blocks
-
-
-def _plane(an: Analysis, plot_dir: Path, files: dict[str, Path]) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Precision-invariance plane"),
-                           Para("x = forecasting dividend (precision), y = mean of the "
-                                "classification and anomaly dividends (invariance); one point "
-                                "per pretrained encoder, headline metrics.")]  # fmt: skip
-    drawn = False
-    for regime in an.regimes:
-        points = []
-        for e in an.encoders():
-            f = an.head(e, "forecasting", regime)
-            ys = [s.mean for t in ("classification", "anomaly") if (s := an.head(e, t, regime))]
-            if f is not None and ys:
-                points.append((an.labels[e], f.mean, sum(ys) / len(ys)))
-        if not points:
-            continue
-        path = plots.plane(points, "forecasting dividend (%)",
-                           "mean classification / anomaly dividend (%)",
-                           f"Precision-invariance plane, {_regime_title(regime)}",
-                           plot_dir / f"plane_{regime}.png")  # fmt: skip
-        files[f"plane_{regime}"] = path
-        rows = [[lab, pct(x), pct(y)] for lab, x, y in points]
-        blocks += [Heading(3, f"Regime: {regime}"),
-                   Table(["encoder", "forecasting", "classification/anomaly"], rows),
-                   Image(f"plots/{path.name}", f"precision-invariance plane {regime}")]  # fmt: skip
-        drawn = True
-    if not drawn:
-        blocks.append(Para("Skipped: needs forecasting and classification or anomaly dividends."))
-    return blocks
-
-
-def _curves(an: Analysis, field: str, plot_dir: Path, files: dict[str, Path]) -> list[Block]:
-    title, xlabel, stem, log_x = CURVES[field]
-    blocks: list[Block] = [Heading(2, title)]
-    varying = varying_fields(an.infos)
-    if field not in varying or not an.summaries:
-        return blocks + [Para(f"Skipped: the pretrained encoders do not vary in {field}.")]
-    others = [f for f in varying if f != field]
-    for regime in an.regimes:
-        panels: dict[str, dict[str, list]] = {}
-        for t in an.tasks:
-            lines: dict[str, list] = {}
-            for e in an.encoders():
-                x = getattr(an.infos[e], field)
-                if x is not None and (s := an.head(e, t, regime)):
-                    lines.setdefault(encoder_label(an.infos[e], others), []).append(
-                        (x, s.mean, s.ci_low, s.ci_high)
-                    )
-            if lines:
-                panels[f"{t} ({an.headline[t]})"] = {k: sorted(v, key=lambda p: p[0])
-                                                     for k, v in sorted(lines.items())}  # fmt: skip
-        if not panels:
-            continue
-        path = plots.curves(panels, xlabel, f"{title}, {_regime_title(regime)}",
-                            plot_dir / f"{stem}_{regime}.png", log_x=log_x)  # fmt: skip
-        files[f"{stem}_{regime}"] = path
-        blocks.append(Image(f"plots/{path.name}", f"{title} {regime}"))
-    return blocks
-
-
-def _classical(an: Analysis) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Classical references")]
-    tasks = sorted({r.task for r in an.rows if r.init == "classical"})
-    tables = [(t, tab) for t in tasks if (tab := classical_table(an, t))]
-    if not tables:
-        return blocks + [Para("Skipped: no classical rows sharing a metric with the encoders.")]
-    blocks.append(Para("Raw scores (mean over seeds): classical references, the baselines and "
-                       "the best pretrained encoder per regime."))  # fmt: skip
-    for t, (header, rows) in tables:
-        blocks += [Heading(3, t), Table(header, rows)]
-    return blocks
-
-
-def _ranks(an: Analysis, plot_dir: Path, files: dict[str, Path]) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Ranks and Wilcoxon tests")]
-    results = rank_results(an)
-    if not results:
-        return blocks + [Para("Skipped: fewer than two methods share a dataset.")]
-    blocks.append(Para("Average rank (1 = best) over the datasets every method has, headline "
-                       "metric; two methods differ at alpha 0.05 when their ranks differ by more "
-                       "than the Nemenyi CD (Demsar 2006). Wilcoxon p: paired signed-rank test "
-                       "of per-dataset mean scores against the baseline. In the diagrams a red "
-                       "bar joins methods whose ranks differ by less than the CD."))  # fmt: skip
-    names = {lab: e for e, lab in an.labels.items()}
-    for res in results:
-        rows = []
-        for name, rank in sorted(res.ranks.items(), key=lambda kv: kv[1]):
-            s = an.head(names[name], res.task, res.regime) if name in names else None
-            rows.append([name, f"{rank:.2f}", pct(s.mean) if s else "baseline",
-                         fmt_p(s.wilcoxon_p) if s else "—"])  # fmt: skip
-        cd = "n/a (more than 10 methods)" if math.isnan(res.cd) else f"{res.cd:.2f}"
-        blocks += [Heading(3, f"{res.task}, {res.regime} ({res.metric})"),
-                   Para(f"{res.n_datasets} datasets, Nemenyi CD = {cd}"),
-                   Table(["method", "average rank", "dividend", "Wilcoxon p"], rows)]  # fmt: skip
-        if res.n_datasets >= 2 and len(res.ranks) >= 3:  # a diagram of 1 dataset says nothing
-            stem = f"cd_{res.task}_{res.regime}"
-            path = plots.cd_diagram(res.ranks, res.cd, f"{res.task}, {res.regime} "
-                                    f"({res.metric}), {res.n_datasets} datasets",
-                                    plot_dir / f"{stem}.png")  # fmt: skip
-            files[stem] = path
-            blocks.append(Image(f"plots/{path.name}", f"critical difference {stem}"))
+def _tables(an: Analysis, table_dir: Path, files: dict[str, Path]) -> list[Block]:
+    """Per-dataset, all-dividends and raw-score tables: CSV always, inline when short."""
+    blocks: list[Block] = [Heading(2, "Per-dataset headline values")]
+    header, rows = per_dataset_rows(an)
+    files["csv_per_dataset"] = write_csv(table_dir / "per_dataset.csv", header, rows)
+    blocks.append(Para("Headline metric per dataset: encoder and baseline means over seeds, the "
+                       "dividend (difference for scores, relative error reduction for errors), "
+                       "the relative gain and every classical reference on the same dataset."))
+    blocks += _table_or_link(header, rows, files["csv_per_dataset"], "dividends")
+    files["csv_classical"] = write_csv(table_dir / "classical.csv", CLASSICAL_CSV_HEADER,
+                                       classical_rows(an))  # fmt: skip
+    conv = convergence(an)
+    files["csv_not_converged"] = write_csv(
+        table_dir / "not_converged.csv", ["task", "encoder", "init", "dataset", "seed",
+                                          "best_step", "budget_steps"],
+        [[c.task, c.method, c.init, *nc] for c in conv for nc in c.not_converged])  # fmt: skip
+    blocks.append(Heading(2, "All dividends"))
+    header, rows = summary_table(an)
+    files["csv_all_dividends"] = write_csv(table_dir / "all_dividends.csv", header, rows)
+    blocks += _table_or_link(header, rows, files["csv_all_dividends"], "dividends")
+    blocks.append(Heading(2, "Raw mean scores"))
+    header, rows = raw_table(an)
+    files["csv_raw_scores"] = write_csv(table_dir / "raw_scores.csv", header, rows)
+    blocks += _table_or_link(header, rows, files["csv_raw_scores"], "rows")
     return blocks
 
 
@@ -262,20 +184,23 @@ def build_report(
     meta: dict | None = None,
     n_boot: int = 2000,
 ) -> dict[str, Path]:
-    """Write ``report.md``, a self-contained ``report.html`` and ``plots/*.png`` into ``out_dir``.
+    """Write ``report.md``, a self-contained ``report.html`` (plots inlined; CSV tables linked),
+    ``plots/*.png`` and ``tables/*.csv`` into ``out_dir``.
 
     Args:
         out_dir: the study folder; the store is ``out_dir/results.sqlite`` unless ``store_path``.
+            ``out_dir/encoders/*/`` (metrics.jsonl, encoder.json) feeds the pretraining sections.
         store_path: another results store to read.
         meta: provenance printed in the reports: ``command`` (str), ``config`` (JSON-able dict),
             ``versions`` (package -> version, merged over the installed versions) and any other
-            key. Saved to ``out_dir/report_meta.json`` and reused when a later call gives none
-            (so ``tsdividend report DIR`` keeps the command and config of the run).
-        n_boot: bootstrap replicates of every CI (see :func:`tsdividend.stats.summarize_dividends`).
+            key. The git commit and machine are added when absent. Saved to
+            ``out_dir/report_meta.json`` and reused when a later call gives none (so
+            ``tsdividend report DIR`` keeps the command, config and machine of the run).
+        n_boot: bootstrap replicates of every interval.
 
     Returns:
-        name -> path of every written file: ``markdown``, ``html``, ``meta`` and one key per plot
-        (e.g. ``heatmap_probe``).
+        name -> path of every written file: ``markdown``, ``html``, ``meta``, one key per plot
+        (e.g. ``heatmap_probe``, ``loss``) and one ``csv_<name>`` per table.
 
     Raises:
         FileNotFoundError: when the store does not exist.
@@ -287,9 +212,15 @@ def build_report(
     with ResultStore(store_path) as store:
         rows = store.rows()
     meta_path = out_dir / META_FILE
+    fresh = meta is not None
     if meta is None:
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     meta = dict(meta)
+    if "machine" not in meta:
+        meta.update(provenance_info())
+        if not fresh:  # a rebuild: the study may have run elsewhere
+            meta["provenance_note"] = ("git commit and machine recorded when this report was "
+                                       "built; the study's own were not recorded")  # fmt: skip
     versions = {**package_versions(), **meta.get("versions", {})}
     meta["versions"] = versions
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -307,22 +238,20 @@ def build_report(
     ]
     if not rows:
         blocks.append(Para("The store has no rows: every section below is empty."))
-    blocks.append(Para(f"Command: {meta.get('command', 'not recorded')} (config and versions "
-                       "under Provenance, at the end)."))  # fmt: skip
+    blocks.append(Para(f"Command: {meta.get('command', 'not recorded')} (config, versions and "
+                       "machine under Provenance, at the end)."))  # fmt: skip
     blocks += _findings(an)
-    blocks += _heatmaps(an, plot_dir, files)
-    blocks += _bars(an, plot_dir, files)
-    blocks += _plane(an, plot_dir, files)
-    for field in CURVES:
-        blocks += _curves(an, field, plot_dir, files)
-    blocks += _classical(an)
-    blocks += _ranks(an, plot_dir, files)
-    blocks.append(Heading(2, "All dividends"))
-    header, body = summary_table(an)
-    blocks.append(Table(header, body) if body else Para("Skipped: no dividends."))
-    blocks.append(Heading(2, "Raw mean scores"))
-    header, body = raw_table(an)
-    blocks.append(Table(header, body) if body else Para("Skipped: no rows."))
+    blocks += sections.heatmaps(an, plot_dir, files)
+    blocks += sections.headlines(an)
+    blocks += sections.bars(an, plot_dir, files)
+    blocks += sections.plane(an, plot_dir, files)
+    for field in sections.CURVES:
+        blocks += sections.curves(an, field, plot_dir, files)
+    blocks += sections.classical(an)
+    blocks += sections.ranks(an, plot_dir, files)
+    blocks += sections.convergence_section(an)
+    blocks += sections.pretraining(an, out_dir, plot_dir, files)
+    blocks += _tables(an, out_dir / "tables", files)
     blocks += _provenance(meta, versions)
 
     md = out_dir / "report.md"

@@ -12,8 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tsdividend.results.row import ResultRow
-from tsdividend.stats import average_ranks, dividend_rows, nemenyi_cd, summarize_dividends
+from tsdividend.stats import (
+    average_ranks,
+    dividend_rows,
+    friedman,
+    gated_cd,
+    summarize_dividends,
+)
 from tsdividend.stats.dividend import BASELINE_FOR, DividendRow, DividendSummary
+from tsdividend.stats.ranks import FriedmanResult
 
 TASK_ORDER = ("classification", "anomaly", "forecasting", "clustering")
 # Headline metric per task, first present wins. Forecasting falls back to the shortest mse@H.
@@ -162,30 +169,79 @@ def analyze(
 
 
 def pct(x: float) -> str:
-    """A dividend as a signed percentage with one decimal (``+12.3%``), ``n/a`` for NaN."""
+    """A ratio as a signed percentage with one decimal (``+12.3%``), ``n/a`` for NaN."""
     return "n/a" if math.isnan(x) else f"{100 * x:+.1f}%"
 
 
+def unit(hib: bool) -> str:
+    """Unit of a headline dividend: points (100 x difference) for scores, % error reduction."""
+    return "pts" if hib else "% err. red."
+
+
+def fmt_div(x: float, hib: bool, with_unit: bool = True) -> str:
+    """A headline dividend: ``+3.2 pts`` for scores, ``+12.3 %`` (error reduction) for errors."""
+    if math.isnan(x):
+        return "n/a"
+    num = f"{100 * x:+.1f}"
+    return f"{num} {'pts' if hib else '%'}" if with_unit else num
+
+
 def has_ci(s: DividendSummary) -> bool:
-    """False for a summary of one (dataset, seed): the bootstrap has nothing to resample."""
-    return not (s.n_datasets == 1 and s.ci_low == s.ci_high)
+    """True when the summary has an interval (>= 5 datasets, or seeds only on one dataset)."""
+    return s.interval != "none"
+
+
+def fmt_interval(s: DividendSummary) -> str:
+    """``[+1.0, +5.2]`` (datasets), ``[+1.0, +5.2] seeds only``, or the per-dataset values when
+    there is no interval (``no interval; a: +3.0, b: -1.0``)."""
+    if s.interval != "none":
+        ci = f"[{fmt_div(s.ci_low, s.higher_is_better, False)}, " \
+             f"{fmt_div(s.ci_high, s.higher_is_better, False)}]"
+        return ci + (" seeds only" if s.interval == "seeds only" else "")
+    vals = ", ".join(f"{ds}: {fmt_div(v, s.higher_is_better, False)}"
+                     for ds, v in s.per_dataset.items())  # fmt: skip
+    return f"no interval; {vals}" if vals else "no interval"
 
 
 def fmt_summary(s: DividendSummary | None) -> str:
-    """``+12.3% [+5.0%, +20.1%]``, ``+12.3% (n=1)`` without a CI, or an em dash when absent."""
+    """Compact cell: ``+3.2 pts [+1.0, +5.2]``, ``... seeds only``, or ``+3.2 pts (2 datasets,
+    no interval)``; an em dash when absent."""
     if s is None:
         return "—"
-    if not has_ci(s):
-        return f"{pct(s.mean)} (n=1)"
-    return f"{pct(s.mean)} [{pct(s.ci_low)}, {pct(s.ci_high)}]"
+    head = fmt_div(s.mean, s.higher_is_better)
+    if s.interval == "none":
+        n = s.n_datasets
+        return f"{head} ({n} dataset{'s' if n != 1 else ''}, no interval)"
+    return f"{head} {fmt_interval(s)}"
+
+
+def fmt_wtl(s: DividendSummary) -> str:
+    return f"{s.wins}/{s.ties}/{s.losses}"
+
+
+def fmt_rel(s: DividendSummary) -> str:
+    """The seed paper's relative gain, with the datasets where it is undefined."""
+    if s.n_relative_undefined and s.n_relative_undefined == s.n_datasets:
+        return "undefined"
+    text = pct(s.relative_mean)
+    if s.n_relative_undefined:
+        text += f" ({s.n_relative_undefined} undefined)"
+    return text
 
 
 def fmt_p(p: float) -> str:
     return "n/a" if math.isnan(p) else f"{p:.3g}"
 
 
+def task_hib(an: Analysis, task: str) -> bool:
+    """Direction of the headline metric of ``task``."""
+    metric = an.headline[task]
+    return next(r.higher_is_better for r in an.rows if r.metric == metric)
+
+
 def heatmap_table(an: Analysis, regime: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows (encoder x task, headline dividends with CIs) of one regime."""
+    """Header and rows (encoder x task, headline dividends with intervals) of one regime."""
+    # the unit is in every cell ("pts" / "%"); the header stays "task (metric)"
     header = ["encoder"] + [f"{t} ({an.headline[t]})" for t in an.tasks]
     rows = []
     for e in an.encoders():
@@ -195,12 +251,30 @@ def heatmap_table(an: Analysis, regime: str) -> tuple[list[str], list[list[str]]
     return header, rows
 
 
+HEADLINE_HEADER = ["encoder", "dividend", "interval / per dataset", "W/T/L", "encoder mean",
+                   "baseline mean", "relative gain (seed paper)", "Wilcoxon p", "Holm p",
+                   "datasets x seeds"]  # fmt: skip
+
+
+def headline_table(an: Analysis, task: str, regime: str) -> list[list[str]]:
+    """Rows of :data:`HEADLINE_HEADER` for every encoder on one task and regime."""
+    out = []
+    for e in an.encoders():
+        if (s := an.head(e, task, regime)) is None:
+            continue
+        out.append([an.labels[e], fmt_div(s.mean, s.higher_is_better), fmt_interval(s),
+                    fmt_wtl(s), f"{s.score_mean:.4g}", f"{s.baseline_mean:.4g}", fmt_rel(s),
+                    fmt_p(s.wilcoxon_p), fmt_p(s.wilcoxon_holm),
+                    f"{s.n_datasets} x {s.n_seeds}"])  # fmt: skip
+    return out
+
+
 def dividend_table_text(rows: Sequence[ResultRow], n_boot: int = 2000) -> str:
-    """Plain-text table (one per regime) of the headline mean dividends with 95% CIs.
+    """Plain-text table (one per regime) of the headline mean dividends.
 
     Args:
         rows: result rows, e.g. ``ResultStore(path).rows()``.
-        n_boot: bootstrap replicates of the CIs.
+        n_boot: bootstrap replicates of the intervals.
 
     Returns:
         Aligned text ready to print; one line saying so when no pretrained row has a baseline.
@@ -217,7 +291,9 @@ def dividend_table_text(rows: Sequence[ResultRow], n_boot: int = 2000) -> str:
                  for r in table]  # fmt: skip
         lines.insert(1, "  ".join("-" * w for w in widths))
         base = BASELINE_FOR.get(regime, "?")
-        blocks.append(f"Dividend over {base} ({regime}), mean [95% CI]:\n" + "\n".join(lines))
+        blocks.append(f"Dividend over {base} ({regime}): mean difference (pts = 100 x score "
+                      "difference; % = error reduction) [95% CI over >= 5 datasets]:\n"
+                      + "\n".join(lines))  # fmt: skip
     return "\n\n".join(blocks)
 
 
@@ -253,11 +329,21 @@ def raw_table(an: Analysis) -> tuple[list[str], list[list[str]]]:
 
 
 def summary_table(an: Analysis) -> tuple[list[str], list[list[str]]]:
-    """Every dividend summary (all metrics): mean, CI, datasets, Wilcoxon p."""
-    header = ["encoder", "task", "regime", "metric", "dividend [95% CI]", "datasets", "Wilcoxon p"]
+    """Every dividend summary (all metrics): mean, interval, W/T/L, raw means, relative gain,
+    raw and Holm-adjusted Wilcoxon p."""
+    header = ["encoder", "task", "regime", "metric", "unit", "dividend", "interval / per dataset",
+              "W/T/L", "encoder mean", "baseline mean", "relative gain", "datasets",
+              "Wilcoxon p", "Holm p"]  # fmt: skip
     keys = sorted(an.summaries, key=lambda k: (task_sort_key(k[1]), k[2], k[3], an.labels[k[0]]))
-    return header, [[an.labels[k[0]], k[1], k[2], k[3], fmt_summary(s := an.summaries[k]),
-                     str(s.n_datasets), fmt_p(s.wilcoxon_p)] for k in keys]  # fmt: skip
+    body = []
+    for k in keys:
+        s = an.summaries[k]
+        hib = s.higher_is_better
+        body.append([an.labels[k[0]], k[1], k[2], k[3], unit(hib), fmt_div(s.mean, hib, False),
+                     fmt_interval(s), fmt_wtl(s), f"{s.score_mean:.4g}",
+                     f"{s.baseline_mean:.4g}", fmt_rel(s), str(s.n_datasets),
+                     fmt_p(s.wilcoxon_p), fmt_p(s.wilcoxon_holm)])  # fmt: skip
+    return header, body
 
 
 @dataclass(frozen=True)
@@ -267,17 +353,20 @@ class RankResult:
     metric: str
     ranks: dict[str, float]  # method -> average rank
     n_datasets: int
-    cd: float  # NaN when the Nemenyi table does not cover the number of methods
+    friedman: FriedmanResult
+    cd: float  # NaN when the protocol gives no CD (see ``why``)
+    why: str  # "" when the CD is given, else the reason in words
 
 
-def rank_results(an: Analysis) -> list[RankResult]:
+def rank_results(an: Analysis, alpha: float = 0.05) -> list[RankResult]:
     """Average ranks (headline metric, per-dataset means over seeds) of the pretrained encoders
-    and their baseline, per (task, regime), with the Nemenyi critical difference."""
+    and their baseline per (task, regime); the Friedman test, and the Nemenyi CD only when
+    Friedman rejects at ``alpha`` over >= 5 datasets (:func:`tsdividend.stats.gated_cd`)."""
     scores = mean_scores(an)
     out = []
     for task in an.tasks:
         metric = an.headline[task]
-        hib = next(r.higher_is_better for r in an.rows if r.metric == metric)
+        hib = task_hib(an, task)
         for regime in an.regimes:
             base = BASELINE_FOR.get(regime)
             table: dict[str, dict[str, float]] = defaultdict(dict)
@@ -290,56 +379,7 @@ def rank_results(an: Analysis) -> list[RankResult]:
             if not common:
                 continue
             ranks = average_ranks(table, higher_is_better=hib)
-            k, n = len(table), len(common)
-            cd = nemenyi_cd(k, n) if 2 <= k <= 10 else math.nan
-            out.append(RankResult(task, regime, metric, ranks, n, cd))
+            test = friedman(table, higher_is_better=hib)
+            cd, why = gated_cd(test, alpha)
+            out.append(RankResult(task, regime, metric, ranks, len(common), test, cd, why))
     return out
-
-
-def classical_table(an: Analysis, task: str) -> tuple[list[str], list[list[str]]] | None:
-    """Raw scores of the classical references next to the baselines and the best pretrained
-    encoder per regime, for the metrics the classical rows share with the neural rows."""
-    scores = mean_scores(an)
-    classical = sorted({k[0] for k in scores if k[1] == "classical" and k[2] == task})
-    if not classical:
-        return None
-    regimes = sorted(
-        {k[4] for k in scores if k[2] == task and k[1] != "classical"}, key=regime_sort_key
-    )
-    neural_metrics = {k[5] for k in scores if k[2] == task and k[1] != "classical"}
-    cells = sorted(
-        {
-            (k[3], k[5])
-            for k in scores
-            if k[1] == "classical" and k[2] == task and k[5] in neural_metrics
-        }
-    )
-    if not cells:
-        return None
-    hib = {r.metric: r.higher_is_better for r in an.rows}
-    header = ["dataset", "metric", *classical]
-    for reg in regimes:
-        header += [f"{BASELINE_FOR.get(reg, 'baseline')} ({reg})", f"best pretrained ({reg})"]
-    body = []
-    for ds, metric in cells:
-        row = [ds, metric]
-        row += [f"{scores[k][0]:.4g}" if (k := (c, "classical", task, ds, "classical", metric))
-                in scores else "—" for c in classical]  # fmt: skip
-        for reg in regimes:
-            base = [
-                (k[0], v[0])
-                for k, v in scores.items()
-                if k[1] == BASELINE_FOR.get(reg) and k[2:] == (task, ds, reg, metric)
-            ]
-            # Name the baselines only when there are several (e.g. one per depth).
-            row.append(" / ".join(f"{b:.4g}" + (f" ({n})" if len(base) > 1 else "")
-                                  for n, b in sorted(base)) or "—")  # fmt: skip
-            pre = [(v[0], k[0]) for k, v in scores.items()
-                   if k[1] == "pretrained" and k[2:] == (task, ds, reg, metric)]  # fmt: skip
-            if pre:
-                best = max(pre) if hib[metric] else min(pre)
-                row.append(f"{best[0]:.4g} ({best[1]})")
-            else:
-                row.append("—")
-        body.append(row)
-    return header, body

@@ -4,15 +4,37 @@ Pure functions of :class:`~tsdividend.results.ResultRow` lists (no torch, no tra
 """
 
 from tsdividend.stats.bootstrap import hierarchical_bootstrap
-from tsdividend.stats.dividend import DividendRow, dividend, dividend_rows, summarize_dividends
-from tsdividend.stats.ranks import average_ranks, nemenyi_cd
+from tsdividend.stats.dividend import (
+    DividendRow,
+    DividendSummary,
+    dividend,
+    dividend_rows,
+    relative_gain,
+    summarize_dividends,
+)
+from tsdividend.stats.multiple import holm
+from tsdividend.stats.ranks import (
+    FriedmanResult,
+    average_ranks,
+    friedman,
+    gated_cd,
+    nemenyi_cd,
+    q_alpha,
+)
 
 __all__ = [
     "DividendRow",
+    "DividendSummary",
+    "FriedmanResult",
     "average_ranks",
     "dividend",
     "dividend_rows",
+    "friedman",
+    "gated_cd",
     "hierarchical_bootstrap",
+    "holm",
     "nemenyi_cd",
+    "q_alpha",
+    "relative_gain",
     "summarize_dividends",
 ]

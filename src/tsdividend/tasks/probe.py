@@ -11,29 +11,21 @@
   observed steps of the channel in each window (so the result approximates the token mean over
   the whole series, and padding-only windows count for nothing). Shorter and variable-length
   series go through the observation mask as they are: nothing is ever resized or interpolated.
-* :func:`fit_probe`: a scikit-learn classifier on standardised features with ``C`` chosen on a
-  stratified validation split carved from TRAIN, then refit on all of train; the test features
-  are used once, for the final prediction.
+* :func:`fit_probe` and the few-shot helpers live in :mod:`tsdividend.tasks.probe_fit` (C by
+  stratified k-fold CV on TRAIN, row-order invariant; the ``ts2vec`` protocol) and stay
+  importable from here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy import stats
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedKFold
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
-from threadpoolctl import threadpool_limits
 from torch import Tensor
 
 from tsdividend.config import config_hash
@@ -41,10 +33,20 @@ from tsdividend.data import Dataset
 from tsdividend.encoder import Encoder
 from tsdividend.metrics import METRICS
 from tsdividend.results.row import ResultRow
-from tsdividend.tasks.base import EmbedderLike, EncoderUnderTest, describe, stratified_split
-
-CLASSIFIERS = ("logistic", "svm")
-C_GRID = tuple(10.0**k for k in range(-4, 5))  # 1e-4 .. 1e4, the TS2Vec SVM grid (Yue et al. 2022)
+from tsdividend.tasks.base import EmbedderLike, EncoderUnderTest, describe
+from tsdividend.tasks.probe_fit import (  # noqa: F401 (re-exported: importable from here)
+    C_GRID,
+    CLASSIFIERS,
+    MAX_FOLDS,
+    TS2VEC_C_GRID,
+    TS2VEC_MAX_SAMPLES,
+    ProbeFit,
+    canonical_order,
+    few_shot_indices,
+    fit_few_shot,
+    fit_probe,
+    make_classifier,
+)
 
 
 def max_window(encoder: Encoder) -> int:
@@ -178,128 +180,6 @@ def embed_dataset(
     embedder = encoder.embedder(seed, device=device, batch_size=batch_size)
     Z = embed_series(embedder, dataset.X, dataset.mask, max_window(embedder.encoder))
     return Embeddings(Z, time.perf_counter() - start)
-
-
-@dataclass(frozen=True)
-class ProbeFit:
-    """Outcome of :func:`fit_probe`.
-
-    Attributes:
-        pred: (N_test,) predicted class ids.
-        C: the chosen regularisation constant.
-        val_score: validation accuracy of the chosen C (NaN when C was fixed).
-        fit_idx, val_idx: indices into the training set used to fit / validate during selection.
-        selection: "validation", "fixed" (no usable validation split) or "constant" (one class).
-    """
-
-    pred: np.ndarray
-    C: float
-    val_score: float
-    fit_idx: np.ndarray
-    val_idx: np.ndarray
-    selection: str
-
-
-def make_classifier(kind: str, C: float, max_iter: int = 2000) -> Pipeline:
-    """Standardise (train statistics) -> logistic regression (lbfgs) or RBF SVM (gamma "scale")."""
-    if kind == "logistic":
-        clf = LogisticRegression(C=C, solver="lbfgs", max_iter=max_iter)
-    elif kind == "svm":
-        clf = SVC(C=C, kernel="rbf", gamma="scale")
-    else:
-        raise ValueError(f"classifier {kind!r} unknown; valid: {list(CLASSIFIERS)}")
-    return Pipeline([("scale", StandardScaler()), ("clf", clf)])
-
-
-def _grid_search(
-    kind: str, grid: tuple[float, ...], max_iter: int, cv: object, Z: np.ndarray, y: np.ndarray
-) -> GridSearchCV:
-    # Ties go to the first (smallest, most regularised) C: GridSearchCV ranks ties equally and
-    # takes the lowest index, as TS2Vec's search over an ascending grid does.
-    search = GridSearchCV(make_classifier(kind, 1.0, max_iter), {"clf__C": list(grid)},
-                          scoring="accuracy", cv=cv, refit=True, n_jobs=1)  # fmt: skip
-    _quiet_fit(search, Z, y)
-    return search
-
-
-def _quiet_fit(model: object, Z: np.ndarray, y: np.ndarray) -> None:
-    # One BLAS thread: these fits are small, and multi-threaded BLAS made them ~10x slower on a
-    # busy 2-core machine (measured). At C = 1e4 lbfgs may stop at max_iter: the validation
-    # score judges that C like any other, so the warning is noise.
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(Z, y)
-
-
-def fit_probe(
-    Z_train: np.ndarray, y_train: np.ndarray, Z_test: np.ndarray, *, classifier: str = "logistic",
-    grid: tuple[float, ...] = C_GRID, val_fraction: float = 0.2, seed: int = 0,
-    fixed_C: float = 1.0, max_iter: int = 2000,
-) -> ProbeFit:  # fmt: skip
-    """Choose C on a stratified validation split of TRAIN, refit on all train, predict test once.
-
-    Selection standardises with the statistics of the fitting part; the refit with those of the
-    whole training set. When the validation split is empty (every class has one member) or the
-    fitting part holds a single class, ``fixed_C`` is used (selection "fixed"); a training set
-    with a single class predicts it everywhere (selection "constant").
-
-    Args:
-        Z_train: (N_train, F) features; y_train: (N_train,) class ids; Z_test: (N_test, F).
-
-    Returns:
-        A :class:`ProbeFit`.
-    """
-    if classifier not in CLASSIFIERS:
-        raise ValueError(f"classifier {classifier!r} unknown; valid: {list(CLASSIFIERS)}")
-    y_train = np.asarray(y_train)
-    fit_idx, val_idx = stratified_split(y_train, val_fraction, seed)
-    if np.unique(y_train).size < 2:
-        pred = np.full(len(Z_test), y_train[0], dtype=y_train.dtype)
-        return ProbeFit(pred, float("nan"), float("nan"), fit_idx, val_idx, "constant")
-    if val_idx.size == 0 or np.unique(y_train[fit_idx]).size < 2:
-        model = make_classifier(classifier, fixed_C, max_iter)
-        _quiet_fit(model, Z_train, y_train)
-        return ProbeFit(model.predict(Z_test), fixed_C, float("nan"), fit_idx, val_idx, "fixed")
-    fold = np.full(len(y_train), -1)
-    fold[val_idx] = 0  # PredefinedSplit: -1 = always in the fitting part, 0 = the one val fold
-    search = _grid_search(classifier, grid, max_iter, PredefinedSplit(fold), Z_train, y_train)
-    return ProbeFit(search.predict(Z_test), float(search.best_params_["clf__C"]),
-                    float(search.best_score_), fit_idx, val_idx, "validation")  # fmt: skip
-
-
-def few_shot_indices(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Exactly ``k`` distinct indices per class of ``y`` (sorted), drawn by ``rng``.
-
-    Raises:
-        ValueError: when a class has fewer than ``k`` members (naming it).
-    """
-    picks = []
-    for cls in np.unique(y):
-        members = np.flatnonzero(y == cls)
-        if members.size < k:
-            raise ValueError(f"class {cls} has {members.size} training series, fewer than k={k}")
-        picks.append(rng.choice(members, size=k, replace=False))
-    return np.sort(np.concatenate(picks))
-
-
-def fit_few_shot(
-    Z_support: np.ndarray, y_support: np.ndarray, Z_test: np.ndarray, k: int, *,
-    classifier: str = "logistic", grid: tuple[float, ...] = C_GRID, seed: int = 0,
-    fixed_C: float = 1.0, max_iter: int = 2000,
-) -> tuple[np.ndarray, float]:  # fmt: skip
-    """Probe on a k-shot support set only; returns (test predictions, chosen C).
-
-    k = 1: no series can be held out without emptying its class, so C = ``fixed_C``. k >= 2:
-    stratified ``min(k, 5)``-fold cross-validation on the support set (for k <= 5 that is
-    leave-one-per-class-out), then a refit on the whole support set.
-    """
-    if k < 2:
-        model = make_classifier(classifier, fixed_C, max_iter)
-        _quiet_fit(model, Z_support, y_support)
-        return model.predict(Z_test), fixed_C
-    cv = StratifiedKFold(n_splits=min(k, 5), shuffle=True, random_state=seed)
-    search = _grid_search(classifier, grid, max_iter, cv, Z_support, y_support)
-    return search.predict(Z_test), float(search.best_params_["clf__C"])
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:

@@ -1,0 +1,240 @@
+"""Frozen-embedding probes: C chosen by stratified k-fold CV on TRAIN, invariant to row order.
+
+* :func:`canonical_order`: a content-based order of the training rows (by label, then
+  lexicographically by feature). Every probe puts its training set into it first, so the same
+  set of rows in any order gives bit-identical folds, fits and predictions (and the few-shot
+  draws, made from that order, the same support sets).
+* :func:`fit_probe`: "logistic" (default; standardised, lbfgs) or "svm" (standardised RBF SVM):
+  C from ``C_GRID`` by stratified ``k = min(5, smallest class)``-fold CV on train (optionally
+  repeated), ties to the smallest C, a documented fixed C when k < 2; refit on all of train; test
+  predicted once. "ts2vec": the TS2Vec evaluation SVM as published (Yue et al. 2022,
+  ``tasks/_eval_protocols.py::fit_svm``): RBF SVM with gamma "scale" on raw features, C grid
+  1e-4..1e4 and inf (hard margin), 5-fold CV; C = inf without search when N // classes < 5 or
+  N < 50; a stratified, seeded subsample of 10000 beyond that size.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import (
+    GridSearchCV,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    train_test_split,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from threadpoolctl import threadpool_limits
+
+CLASSIFIERS = ("logistic", "svm", "ts2vec")
+C_GRID = tuple(10.0**k for k in range(-4, 5))  # 1e-4 .. 1e4, the TS2Vec SVM grid (Yue et al. 2022)
+# TS2Vec's fit_svm grid: the same powers of ten plus C = inf (a hard-margin SVM).
+TS2VEC_C_GRID = (*C_GRID, float("inf"))
+TS2VEC_MAX_SAMPLES = 10_000  # TS2Vec searches (and fits) on a stratified subsample beyond this
+MAX_FOLDS = 5  # probe CV folds: k = min(MAX_FOLDS, smallest class count)
+
+
+def canonical_order(Z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Content-based order of a training set's rows: sorted by ``(y, Z[:, 0], Z[:, 1], ...)``.
+
+    The same SET of rows given in any order comes out in the same order, so everything after it
+    (fold assignment, solver, few-shot draws) is bit-identical: the probe is invariant to row
+    order by construction. Exact duplicate rows with the same label are interchangeable.
+
+    Args:
+        Z: (N, F) features; y: (N,) labels.
+
+    Returns:
+        (N,) int64 permutation.
+    """
+    Z, y = np.asarray(Z), np.asarray(y)
+    if Z.ndim != 2 or Z.shape[0] != y.shape[0]:
+        raise ValueError(f"need Z (N, F) and y (N,), got {Z.shape} and {y.shape}")
+    if Z.shape[1] == 0:
+        return np.argsort(y, kind="stable")
+    # Fast path: the first feature almost always separates every row of a class; the full
+    # lexsort (F keys) gives the same order then and only runs on a tie (NaN counts as one).
+    order = np.lexsort((Z[:, 0], y))
+    ys, first = y[order], Z[order, 0]
+    if np.any((ys[1:] == ys[:-1]) & ~(first[1:] > first[:-1])):
+        order = np.lexsort((*Z.T[::-1], y))
+    return order.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ProbeFit:
+    """Outcome of :func:`fit_probe`.
+
+    Attributes:
+        pred: (N_test,) predicted class ids.
+        C: the chosen regularisation constant (``inf`` = hard margin, ts2vec only).
+        cv_score: mean cross-validated accuracy of the chosen C (NaN when C was not searched).
+        cv_folds: number of stratified folds of the search (0 when C was not searched).
+        cv_repeats: times the k-fold split was redrawn (0 when C was not searched).
+        selection: "cv" (k-fold search), "fixed" (too few series per class to cross-validate;
+            ts2vec: TS2Vec's small-train rule) or "constant" (one class).
+        n_fit: training rows of the final model (ts2vec: at most 10000, the search subsample).
+    """
+
+    pred: np.ndarray
+    C: float
+    cv_score: float
+    cv_folds: int
+    cv_repeats: int
+    selection: str
+    n_fit: int
+
+
+def make_classifier(kind: str, C: float, max_iter: int = 2000) -> Pipeline:
+    """The probe model with constant ``C``: a pipeline whose last step is named "clf".
+
+    "logistic": standardise (train statistics) -> logistic regression (lbfgs); "svm":
+    standardise -> RBF SVM (gamma "scale"); "ts2vec": RBF SVM (gamma "scale") on the raw
+    features, no scaler, at most 1e7 libsvm iterations, as TS2Vec's ``fit_svm`` (Yue et al. 2022).
+    """
+    if kind == "logistic":
+        clf = LogisticRegression(C=C, solver="lbfgs", max_iter=max_iter)
+        return Pipeline([("scale", StandardScaler()), ("clf", clf)])
+    if kind == "svm":
+        return Pipeline([("scale", StandardScaler()),
+                         ("clf", SVC(C=C, kernel="rbf", gamma="scale"))])  # fmt: skip
+    if kind == "ts2vec":
+        return Pipeline([("clf", SVC(C=C, kernel="rbf", gamma="scale", max_iter=10_000_000))])
+    raise ValueError(f"classifier {kind!r} unknown; valid: {list(CLASSIFIERS)}")
+
+
+def _quiet_fit(model: object, Z: np.ndarray, y: np.ndarray) -> None:
+    # One BLAS thread: these fits are small, and multi-threaded BLAS made them ~10x slower on a
+    # busy 2-core machine (measured). At C = 1e4 lbfgs may stop at max_iter: the CV score judges
+    # that C like any other, so the warning is noise; so is StratifiedKFold's warning about a
+    # class smaller than the fold count (ts2vec's rule lets one through, as TS2Vec did).
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message="The least populated class")
+        model.fit(Z, y)
+
+
+def _cv_select(
+    kind: str, grid: tuple[float, ...], max_iter: int, Z: np.ndarray, y: np.ndarray,
+    folds: int, repeats: int, seed: int,
+) -> tuple[float, float]:  # fmt: skip
+    """(C, mean CV accuracy): stratified ``folds``-fold search over ``grid`` on (Z, y) only.
+
+    ``repeats`` > 1 redraws the folds that many times (``RepeatedStratifiedKFold``) and averages
+    over all of them: the choice then depends less on one fold draw.
+
+    Ties (equal mean accuracy) go to the smallest C, the strongest regularisation; the grid is
+    searched in ascending order, as TS2Vec's GridSearchCV over its ascending grid does.
+    """
+    grid = tuple(sorted(grid))
+    cv: StratifiedKFold | RepeatedStratifiedKFold
+    if repeats == 1:
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    search = GridSearchCV(make_classifier(kind, 1.0, max_iter), {"clf__C": list(grid)},
+                          scoring="accuracy", cv=cv, refit=False, n_jobs=1,
+                          error_score="raise")  # fmt: skip
+    _quiet_fit(search, Z, y)
+    means = np.asarray(search.cv_results_["mean_test_score"], np.float64)
+    best = int(np.flatnonzero(means == means.max())[0])
+    return float(grid[best]), float(means[best])
+
+
+def fit_probe(
+    Z_train: np.ndarray, y_train: np.ndarray, Z_test: np.ndarray, *, classifier: str = "logistic",
+    grid: tuple[float, ...] = C_GRID, max_folds: int = MAX_FOLDS, repeats: int = 1,
+    seed: int = 0, fixed_C: float = 1.0, max_iter: int = 2000,
+) -> ProbeFit:  # fmt: skip
+    """Choose C by stratified k-fold CV on TRAIN, refit on all of train, predict test once.
+
+    The training rows are first put into :func:`canonical_order`, so a permutation of them
+    changes neither C nor a prediction. "logistic" / "svm": ``k = min(max_folds, smallest class
+    count)`` stratified folds (shuffled by ``seed``; ``repeats`` draws of them) over ``grid``;
+    with k < 2 (a class with one member) C = ``fixed_C``, selection "fixed". "ts2vec": TS2Vec's
+    ``fit_svm`` (Yue et al. 2022): grid ``TS2VEC_C_GRID`` (1e-4..1e4 and inf), 5 folds; when
+    ``N // n_classes < 5`` or ``N < 50`` no search and C = inf (selection "fixed"); when N >
+    10000 a stratified subsample of 10000 (seeded) is searched AND refit on, as in TS2Vec;
+    ``grid``, ``fixed_C``, ``max_folds`` and ``repeats`` are ignored. A
+    training set with a single class predicts it everywhere (selection "constant").
+
+    Args:
+        Z_train: (N_train, F) features; y_train: (N_train,) class ids; Z_test: (N_test, F).
+
+    Returns:
+        A :class:`ProbeFit`.
+    """
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f"classifier {classifier!r} unknown; valid: {list(CLASSIFIERS)}")
+    if max_folds < 2 or repeats < 1:
+        raise ValueError(f"need max_folds >= 2 and repeats >= 1, got {max_folds}, {repeats}")
+    order = canonical_order(Z_train, y_train)
+    Z, y = np.asarray(Z_train)[order], np.asarray(y_train)[order]
+    classes, counts = np.unique(y, return_counts=True)
+    if classes.size < 2:
+        pred = np.full(len(Z_test), y[0], dtype=y.dtype)
+        return ProbeFit(pred, float("nan"), float("nan"), 0, 0, "constant", int(y.size))
+    if classifier == "ts2vec":
+        if y.size // classes.size < 5 or y.size < 50:
+            return _final(classifier, float("inf"), max_iter, Z, y, Z_test, float("nan"), 0, 0)
+        if y.size > TS2VEC_MAX_SAMPLES:
+            keep, _ = train_test_split(np.arange(y.size), train_size=TS2VEC_MAX_SAMPLES,
+                                       random_state=seed, stratify=y)  # fmt: skip
+            Z, y = Z[np.sort(keep)], y[np.sort(keep)]
+        folds, repeats, grid = 5, 1, TS2VEC_C_GRID
+    else:
+        folds = min(max_folds, int(counts.min()))
+        if folds < 2:
+            return _final(classifier, fixed_C, max_iter, Z, y, Z_test, float("nan"), 0, 0)
+    C, score = _cv_select(classifier, grid, max_iter, Z, y, folds, repeats, seed)
+    return _final(classifier, C, max_iter, Z, y, Z_test, score, folds, repeats)
+
+
+def _final(
+    kind: str, C: float, max_iter: int, Z: np.ndarray, y: np.ndarray, Z_test: np.ndarray,
+    score: float, folds: int, repeats: int,
+) -> ProbeFit:  # fmt: skip
+    """Fit with the chosen C on (Z, y) and predict the test features once."""
+    model = make_classifier(kind, C, max_iter)
+    _quiet_fit(model, Z, y)
+    return ProbeFit(model.predict(Z_test), C, score, folds, repeats, "cv" if folds else "fixed",
+                    int(y.size))  # fmt: skip
+
+
+def few_shot_indices(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Exactly ``k`` distinct indices per class of ``y`` (sorted), drawn by ``rng``.
+
+    Draw from a training set in :func:`canonical_order` so that the draw (as a set of series)
+    does not depend on the order the rows came in.
+
+    Raises:
+        ValueError: when a class has fewer than ``k`` members (naming it).
+    """
+    picks = []
+    for cls in np.unique(y):
+        members = np.flatnonzero(y == cls)
+        if members.size < k:
+            raise ValueError(f"class {cls} has {members.size} training series, fewer than k={k}")
+        picks.append(rng.choice(members, size=k, replace=False))
+    return np.sort(np.concatenate(picks))
+
+
+def fit_few_shot(
+    Z_support: np.ndarray, y_support: np.ndarray, Z_test: np.ndarray, k: int, *,
+    classifier: str = "logistic", grid: tuple[float, ...] = C_GRID, seed: int = 0,
+    fixed_C: float = 1.0, max_iter: int = 2000, max_folds: int = MAX_FOLDS,
+) -> ProbeFit:  # fmt: skip
+    """Probe on a k-shot support set only (:func:`fit_probe`): ``min(k, max_folds)`` folds.
+
+    k <= 5 is leave-one-per-class-out; k = 1 leaves nothing to hold out, so C = ``fixed_C``
+    (ts2vec: TS2Vec's small-train rule, C = inf, whenever k < 5 or k * classes < 50).
+    """
+    del k  # the support set itself says how many series each class has
+    return fit_probe(Z_support, y_support, Z_test, classifier=classifier, grid=grid, seed=seed,
+                     max_folds=max_folds, fixed_C=fixed_C, max_iter=max_iter)  # fmt: skip

@@ -9,32 +9,101 @@ from tsdividend.metrics import (
     auc_pr,
     auc_roc,
     best_f1,
+    dominant_period,
     pa_f1,
-    ucr_score,
+    ucr_score_kdd21,
+    ucr_score_rewicki23,
     vus,
+    vus_max_window,
     vus_pr,
     vus_roc,
 )
 
 
-def test_ucr_score_window_edges_ties_and_long_anomalies():
-    def at(i: int, T: int = 1000) -> np.ndarray:
-        s = np.zeros(T)
-        s[i] = 1.0
-        return s
+def _at(i: int, T: int = 2000) -> np.ndarray:
+    s = np.zeros(T)
+    s[i] = 1.0
+    return s
 
-    # anomaly [500, 510), tolerance 100: the window is [400, 610)
-    assert ucr_score(at(400), 500, 510) == 1.0
-    assert ucr_score(at(399), 500, 510) == 0.0
-    assert ucr_score(at(609), 500, 510) == 1.0
-    assert ucr_score(at(610), 500, 510) == 0.0
-    assert ucr_score(at(450), 500, 510, tolerance=10) == 0.0
+
+def test_ucr_score_kdd21_window_edges_ties_and_long_anomalies():
+    # anomaly [500, 510) (last anomalous index 509), tolerance 100: hits are 400..609
+    assert ucr_score_kdd21(_at(400), 500, 510) == 1.0
+    assert ucr_score_kdd21(_at(399), 500, 510) == 0.0
+    assert ucr_score_kdd21(_at(609), 500, 510) == 1.0
+    assert ucr_score_kdd21(_at(610), 500, 510) == 0.0
+    assert ucr_score_kdd21(_at(450), 500, 510, tolerance=10) == 0.0
     tie = np.zeros(1000)
     tie[[50, 505]] = 2.0  # the first maximum (50) counts: a miss
-    assert ucr_score(tie, 500, 510) == 0.0
-    assert ucr_score(at(650), 300, 700) == 1.0  # inside a long anomaly, 350 steps from its start
+    assert ucr_score_kdd21(tie, 500, 510) == 0.0
+    # long anomaly [300, 700) (L = 400): inside it always hits, the margin stays 100
+    assert ucr_score_kdd21(_at(650), 300, 700) == 1.0
+    assert ucr_score_kdd21(_at(200), 300, 700) == 1.0
+    assert ucr_score_kdd21(_at(199), 300, 700) == 0.0
+    assert ucr_score_kdd21(_at(799), 300, 700) == 1.0
+    assert ucr_score_kdd21(_at(800), 300, 700) == 0.0
     with pytest.raises(ValueError, match="begin"):
-        ucr_score(at(3), 5, 5)
+        ucr_score_kdd21(_at(3), 5, 5)
+
+
+def test_ucr_score_rewicki23_tolerance_is_max_of_length_and_100():
+    # short anomaly [500, 510): max(10, 100) = 100, the same window as the KDD Cup rule
+    for i, hit in ((399, 0.0), (400, 1.0), (609, 1.0), (610, 0.0)):
+        assert ucr_score_rewicki23(_at(i), 500, 510) == hit == ucr_score_kdd21(_at(i), 500, 510)
+    # long anomaly [300, 700): tolerance 400 on each side, hits are -100..1099 -> 0..1099
+    assert ucr_score_rewicki23(_at(0), 300, 700) == 1.0
+    assert ucr_score_rewicki23(_at(1099), 300, 700) == 1.0
+    assert ucr_score_rewicki23(_at(1100), 300, 700) == 0.0
+    assert ucr_score_kdd21(_at(1099), 300, 700) == 0.0  # where the two rules differ
+    # anomaly [1000, 1150) (L = 150): hits 850..1299
+    assert ucr_score_rewicki23(_at(849), 1000, 1150) == 0.0
+    assert ucr_score_rewicki23(_at(850), 1000, 1150) == 1.0
+    assert ucr_score_rewicki23(_at(1299), 1000, 1150) == 1.0
+    assert ucr_score_rewicki23(_at(1300), 1000, 1150) == 0.0
+    assert ucr_score_kdd21(_at(850), 1000, 1150) == 0.0
+    assert ucr_score_rewicki23(_at(450), 500, 510, min_tolerance=10) == 0.0
+    assert ucr_score_rewicki23(_at(490), 500, 510, min_tolerance=0) == 1.0  # max(10, 0) = 10
+    assert ucr_score_rewicki23(_at(489), 500, 510, min_tolerance=0) == 0.0
+    assert ucr_score_rewicki23(_at(489), 500, 511, min_tolerance=0) == 1.0  # L = 11
+    with pytest.raises(ValueError, match="min_tolerance"):
+        ucr_score_rewicki23(_at(3), 1, 5, min_tolerance=-1)
+
+
+def test_dominant_period_and_the_vus_buffer_rules():
+    t = np.arange(1000)
+    rng = np.random.default_rng(0)
+    sine = np.sin(2 * np.pi * t / 80) + 0.1 * rng.normal(size=t.size)
+    assert dominant_period(sine) == (80, "period")
+    sine[100:120] = np.nan  # unobserved steps are set to the mean
+    assert dominant_period(sine)[0] == 80
+    assert dominant_period(rng.normal(size=1000)) == (100, "fallback")
+    assert dominant_period(np.ones(200)) == (50, "fallback")  # constant: min(100, n // 4)
+    # the VUS authors' setting: max buffer = 2 x period; fixed: the given value
+    assert vus_max_window("period", sine) == (160, "period")
+    assert vus_max_window("period", rng.normal(size=1000)) == (200, "fallback")
+    assert vus_max_window("fixed", sine) == (100, "fixed")
+    assert vus_max_window("fixed", None, 37) == (37, "fixed")
+    with pytest.raises(ValueError, match=r"'window'.*\['fixed', 'period'\]"):
+        vus_max_window("window", sine)
+    with pytest.raises(ValueError, match="prefix"):
+        vus_max_window("period")
+
+
+def test_vus_averages_buffers_zero_to_max_window_and_reaches_half_of_each():
+    """A single flagged point d steps after the anomaly is credited by buffer l iff l // 2 >= d:
+    the volume over l = 0..M then differs from the plain AP exactly by the slices l >= 2d."""
+    labels = np.zeros(400, int)
+    labels[100:110] = 1
+    scores = np.zeros(400)
+    scores[109 + 5] = 2.0  # 5 steps after the last anomalous point
+    scores[100:110] = 1.0
+    slices = [vus(labels, scores, max_window=0)[1]]
+    for top in range(1, 13):
+        now, before = vus(labels, scores, top)[1], vus(labels, scores, top - 1)[1]
+        slices.append((top + 1) * now - top * before)  # the slice of buffer l = top
+    plain = average_precision_score(labels, scores)
+    np.testing.assert_allclose(slices[:10], plain, atol=1e-12)  # l // 2 < 5: not credited
+    assert all(v > plain + 1e-3 for v in slices[10:])  # l = 10, 11, 12: credited
 
 
 def test_auc_roc_and_auc_pr_by_hand():
@@ -158,7 +227,9 @@ def test_vus_six_point_example_by_hand():
 
 
 def test_directions_registered_and_errors():
-    for name in ("ucr_score", "auc_roc", "auc_pr", "vus_pr", "vus_roc", "best_f1", "pa_f1"):
+    assert "ucr_score" not in METRICS  # one name per rule, no ambiguous alias
+    for name in ("ucr_score_kdd21", "ucr_score_rewicki23", "auc_roc", "auc_pr", "vus_pr",
+                 "vus_roc", "best_f1", "pa_f1"):  # fmt: skip
         assert METRICS.get(name).higher_is_better
     with pytest.raises(ValueError, match="NaN"):
         auc_roc(np.array([0, 1]), np.array([0.0, np.nan]))

@@ -23,9 +23,11 @@ from tsdividend.tasks.baselines.forecast import (
 )
 from tsdividend.tasks.baselines.matrix_profile import (
     MatrixProfileConfig,
+    centre_scores,
     estimate_window,
+    mean_scores,
     pair_distances,
-    spread_max,
+    point_scores,
 )
 from tsdividend.tasks.baselines.minirocket import fill_unobserved
 from tsdividend.tasks.baselines.raw_kmeans import znormalise
@@ -156,14 +158,59 @@ def test_pair_distances_match_explicit_znormalised_distances():
     np.testing.assert_allclose(pair_distances(series, a, b, m), want, rtol=1e-10)
 
 
-def test_spread_max_takes_the_max_over_covering_subsequences():
-    rng = np.random.default_rng(3)
-    sub, m = rng.normal(size=20), 4
-    sub[:3] = -np.inf
-    got = spread_max(sub, m)
-    assert got.shape == (23,)
-    for t in range(23):
-        assert got[t] == max(sub[max(0, t - m + 1) : min(t, 19) + 1])
+def test_centre_scores_pad_as_tsb_uad_and_mean_scores_average_the_covering_subsequences():
+    sub = np.array([1.0, 5.0, 2.0, 7.0, 3.0])
+    for m in (1, 2, 3, 4, 5, 6):
+        # TSB-UAD: ceil((m - 1) / 2) copies of the first score, the scores, (m - 1) // 2 copies
+        # of the last one
+        want = [sub[0]] * ((m - 1 + 1) // 2) + list(sub) + [sub[-1]] * ((m - 1) // 2)
+        assert centre_scores(sub, m).tolist() == want
+        got = mean_scores(sub, m)
+        assert got.shape == (sub.size + m - 1,)
+        for t in range(got.size):  # mean over the starts i with i <= t <= i + m - 1
+            assert got[t] == pytest.approx(np.mean(sub[max(0, t - m + 1) : min(t, 4) + 1]))
+    sub[:2] = -np.inf  # unscored subsequences are left out of the mean
+    assert mean_scores(sub, 2).tolist() == [-np.inf, -np.inf, 2.0, 4.5, 5.0, 3.0]
+    with pytest.raises(ValueError, match=r"'median'.*\['mean', 'centre'\]"):
+        point_scores(sub, 2, "median")
+    with pytest.raises(ConfigError, match="point_rule"):
+        MatrixProfileConfig(point_rule="max")
+
+
+def _max_over_covering(sub: np.ndarray, m: int) -> np.ndarray:
+    """The replaced rule (an explicit loop): a point gets the max over the covering subsequences."""
+    return np.array([sub[max(0, t - m + 1) : min(t, sub.size - 1) + 1].max()
+                     for t in range(sub.size + m - 1)])  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["flat", "bump", "frequency"])
+def test_point_scores_put_a_planted_discord_argmax_inside_it_with_a_large_window(kind):
+    """Period 50, window m = 200, a 40-step discord. Subsequence scores without stumpy: for a
+    periodic series the nearest earlier neighbour is a whole number of periods back, so each
+    subsequence's score is its smallest z-normalised distance to the subsequences 1..8 periods
+    earlier (the left matrix profile restricted to those candidates)."""
+    rng = np.random.default_rng(7)
+    T, n_train, m, period, b, e = 5000, 2000, 200, 50, 3517, 3557
+    t = np.arange(T)
+    x = np.sin(2 * np.pi * t / period) + 0.05 * rng.normal(size=T)
+    if kind == "flat":
+        x[b:e] = 0.0
+    elif kind == "bump":
+        x[b:e] += 1.5 * np.hanning(e - b)
+    else:
+        x[b:e] = np.sin(2 * np.pi * t[b:e] / 25)
+    scored = np.arange(n_train - m + 1, T - m + 1)
+    near = [pair_distances(x, scored, scored - k * period, m) for k in range(1, 9)]
+    sub = np.full(T - m + 1, -np.inf)
+    sub[scored] = np.min(near, axis=0)
+    top = int(np.argmax(point_scores(sub, m, "mean")[n_train:])) + n_train
+    assert b <= top < e
+    old = int(np.argmax(_max_over_covering(sub, m)[n_train:])) + n_train
+    assert old < b - m // 4  # the replaced rule: at the top subsequence's start, far before
+    # TSB-UAD's centring: within m / 2 of the discord (the top subsequence lies anywhere on the
+    # plateau of subsequences that hold the whole discord)
+    centre = int(np.argmax(point_scores(sub, m, "centre")[n_train:])) + n_train
+    assert b - m // 2 <= centre < e + m // 2
 
 
 # ---------------------------------------------------------------- matrix profile (stumpy)
@@ -208,8 +255,28 @@ def test_matrix_profile_finds_a_clear_discord_and_ignores_test_values_for_its_wi
 @pytest.mark.slow
 def test_matrix_profile_on_ucr_anomaly_135():
     rows = run_baseline("matrix_profile", "anomaly", load_dataset("anomaly/ucr/135"), 0)
-    _check_rows(rows, "matrix_profile", "anomaly", ["ucr_score", "vus_pr", "auc_pr", "auc_roc"])
+    names = ["ucr_score_kdd21", "ucr_score_rewicki23", "vus_pr", "auc_pr", "auc_roc"]
+    _check_rows(rows, "matrix_profile", "anomaly", names)
     assert rows[0].value == 1.0  # the top-scored point is within +-100 of [4187, 4199)
+    assert rows[0].extra["vus_buffer"] == "fixed" and rows[0].extra["vus_max_window"] == 100
+    period = run_baseline("matrix_profile", "anomaly", load_dataset("anomaly/ucr/135"), 0,
+                          vus_buffer="period")  # fmt: skip
+    m = period[0].extra["window"]
+    assert period[0].extra["vus_max_window"] == 2 * m  # the VUS authors' 2 x window
+
+
+@pytest.mark.slow
+def test_matrix_profile_puts_a_planted_discord_top_inside_it_with_window_200():
+    """End to end with stumpy: period 50, m = 200, a 40-step flat discord: the top point lies
+    inside the discord (the replaced max-over-covering rule put it about m / 2 before)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(5000)
+    values = np.sin(2 * np.pi * t / 50) + 0.05 * rng.normal(size=t.size)
+    values[3517:3557] = 0.0
+    ds = _discord_dataset(values, 2000, 3517, 3557)
+    rows = run_baseline("matrix_profile", "anomaly", ds, 0, window=200)
+    assert rows[0].extra["window"] == 200 and rows[0].extra["point_rule"] == "mean"
+    assert 3517 <= rows[0].extra["top_index"] < 3557
 
 
 # ---------------------------------------------------------------- forecasting

@@ -1,11 +1,13 @@
 """Anomaly-detection metrics on point labels (T,) in {0, 1} and point scores (T,), higher = more
 anomalous.
 
-Headline metrics: the UCR score (Wu & Keogh 2021), VUS-PR / VUS-ROC (Paparrizos et al. 2022,
-"Volume Under the Surface", VLDB), AUC-PR (average precision), AUC-ROC and the best F1 over all
-thresholds WITHOUT point adjustment. ``pa_f1`` (point-adjusted F1) exists only as a clearly named
-extra for comparison with the literature: it credits a whole anomaly segment when any one of its
-points is flagged, which makes even random scores look good (Kim et al. AAAI 2022).
+Headline metrics: the UCR score under two named rules (``ucr_score_kdd21``: Wu & Keogh 2021 /
+KDD Cup 2021, +-100 steps; ``ucr_score_rewicki23``: +-max(anomaly length, 100), Rewicki et al.
+2023), VUS-PR / VUS-ROC (Paparrizos et al. 2022, "Volume Under the Surface", VLDB) with the
+buffer rule of :func:`vus_max_window`, AUC-PR (average precision), AUC-ROC and the best F1 over
+all thresholds WITHOUT point adjustment. ``pa_f1`` (point-adjusted F1) exists only as a clearly
+named extra for comparison with the literature: it credits a whole anomaly segment when any one
+of its points is flagged, which makes even random scores look good (Kim et al. AAAI 2022).
 
 Every threshold sweep here is exact: prediction = ``scores >= s`` for every distinct score ``s``.
 """
@@ -59,21 +61,11 @@ def _first_hit(rank: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     return np.array([rank[a:b].min() for a, b in ranges], dtype=np.int64)
 
 
-@metric("ucr_score", higher_is_better=True)
-def ucr_score(scores: np.ndarray, begin: int, end: int, tolerance: int = 100) -> float:
-    """UCR anomaly archive score (Wu & Keogh 2021): is the top-scored point at the anomaly?
+UCR_TOLERANCE = 100  # steps; the UCR archive's rule (Wu & Keogh 2021)
 
-    Rule: with the anomaly at the half-open ``[begin, end)`` of the scored array, the score is 1.0
-    when ``begin - tolerance <= argmax(scores) < end + tolerance`` and 0.0 otherwise; ties go to
-    the first maximum (``np.argmax``). The window always contains the whole anomaly, so a long
-    anomaly is hit anywhere inside it ("within +-100 of the anomaly, or within it if longer").
 
-    Args:
-        scores: (T,) point scores, higher = more anomalous.
-        begin: first anomalous index (0-based, in ``scores``' coordinates).
-        end: one past the last anomalous index (``end > begin``).
-        tolerance: allowed distance in steps (100 in the archive's rule).
-    """
+def _ucr_hit(scores: np.ndarray, begin: int, end: int, tolerance: int) -> float:
+    """1.0 when the first argmax of ``scores`` lies in ``[begin - tolerance, end + tolerance)``."""
     scores = np.asarray(scores, np.float64)
     if scores.ndim != 1 or scores.size == 0 or not np.isfinite(scores).all():
         raise ValueError(f"scores must be a finite non-empty 1-D array, got shape {scores.shape}")
@@ -82,8 +74,50 @@ def ucr_score(scores: np.ndarray, begin: int, end: int, tolerance: int = 100) ->
             f"need 0 <= begin < end <= {scores.size} and tolerance >= 0, got begin={begin}, "
             f"end={end}, tolerance={tolerance}"
         )
-    top = int(np.argmax(scores))
+    top = int(np.argmax(scores))  # ties: the first maximum
     return float(begin - tolerance <= top < end + tolerance)
+
+
+@metric("ucr_score_kdd21", higher_is_better=True)
+def ucr_score_kdd21(
+    scores: np.ndarray, begin: int, end: int, tolerance: int = UCR_TOLERANCE
+) -> float:
+    """UCR score, KDD Cup 2021 rule (Wu & Keogh 2021): is the top-scored point at the anomaly?
+
+    1.0 when the first argmax of ``scores`` (``np.argmax``: ties go to the first maximum) lies
+    within ``tolerance`` steps of the anomaly, i.e. ``begin - tolerance <= argmax <= (end - 1) +
+    tolerance`` with the anomaly at the half-open ``[begin, end)`` (the competition's
+    ``[begin - 100, end + 100]`` with an inclusive end); 0.0 otherwise. The window always holds
+    the whole anomaly, whatever its length; the tolerance outside it is fixed.
+
+    Args:
+        scores: (T,) point scores, higher = more anomalous.
+        begin: first anomalous index (0-based, in ``scores``' coordinates).
+        end: one past the last anomalous index (``end > begin``).
+        tolerance: steps allowed on each side (100 in the competition's rule).
+    """
+    return _ucr_hit(scores, begin, end, tolerance)
+
+
+@metric("ucr_score_rewicki23", higher_is_better=True)
+def ucr_score_rewicki23(
+    scores: np.ndarray, begin: int, end: int, min_tolerance: int = UCR_TOLERANCE
+) -> float:
+    """UCR score with a length-scaled tolerance (Rewicki et al. 2023, Applied Sciences).
+
+    As :func:`ucr_score_kdd21` but the tolerance on each side is ``max(end - begin,
+    min_tolerance)``: a long anomaly (L > 100 steps) also widens the window by L on each side,
+    so a detector whose scores peak one anomaly length early or late still counts.
+
+    Args:
+        scores: (T,) point scores, higher = more anomalous.
+        begin: first anomalous index (0-based, in ``scores``' coordinates).
+        end: one past the last anomalous index (``end > begin``).
+        min_tolerance: the smallest tolerance (100).
+    """
+    if min_tolerance < 0:
+        raise ValueError(f"min_tolerance must be >= 0, got {min_tolerance}")
+    return _ucr_hit(scores, begin, end, max(end - begin, min_tolerance))
 
 
 @metric("auc_roc", higher_is_better=True)
@@ -207,6 +241,7 @@ def _range_curves(
 def vus(labels: np.ndarray, scores: np.ndarray, max_window: int = 100) -> tuple[float, float]:
     """Volume under the range-ROC and range-PR surfaces (Paparrizos et al. 2022).
 
+    ``max_window`` is the authors' ``windowSize``; choose it with :func:`vus_max_window`.
     For each buffer length ``l = 0, 1, ..., max_window`` the labels become soft: 1 inside an
     anomaly, ``sqrt(1 - d / l)`` at distance ``d <= l // 2`` outside it. At each threshold
     ``scores >= s``: ``TP = sum of soft labels of flagged points``; ``P_l = P + (flagged buffer
@@ -239,3 +274,91 @@ def vus_pr(labels: np.ndarray, scores: np.ndarray, max_window: int = 100) -> flo
 def vus_roc(labels: np.ndarray, scores: np.ndarray, max_window: int = 100) -> float:
     """Volume under the range-ROC surface, buffers 0..``max_window`` (see :func:`vus`)."""
     return vus(labels, scores, max_window)[0]
+
+
+VUS_BUFFERS = ("fixed", "period")
+VUS_FIXED_MAX_WINDOW = 100
+
+
+def dominant_period(
+    x: np.ndarray,
+    min_lag: int = 8,
+    max_lag: int = 1000,
+    min_acf: float = 0.1,
+    fallback: int = 100,
+) -> tuple[int, str]:
+    """Dominant period of a series: the lag of the highest local maximum of its autocorrelation.
+
+    The idea of TSB-UAD's ``find_length`` (Paparrizos et al. 2022), with other bounds: lags
+    ``[min_lag, min(max_lag, n // 4)]`` (at least four periods in ``x``; ``find_length`` uses
+    3..300 on the first 20,000 points), a local maximum = ``acf[k] > acf[k-1]`` and ``acf[k] >=
+    acf[k+1]``; when there is none, or the best is below ``min_acf``, the period is
+    ``min(fallback, n // 4)`` (``find_length``: 125). The linear (zero-padded) autocorrelation
+    is computed by FFT. The single home of this rule: the matrix-profile window and the VUS
+    "period" buffer both call it.
+
+    Args:
+        x: (n,) values; NaN = unobserved (set to the mean of the observed ones).
+        min_lag, max_lag: searched lags.
+        min_acf: weakest autocorrelation peak accepted as a period.
+        fallback: period when none is found.
+
+    Returns:
+        (period, rule) with rule "period" or "fallback".
+    """
+    x = np.asarray(x, np.float64)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"need a non-empty 1-D series, got shape {x.shape}")
+    n = x.size
+    fallback_out = max(1, min(fallback, n // 4)), "fallback"
+    x = np.nan_to_num(x - np.nanmean(x)) if np.isfinite(x).any() else np.zeros(n)
+    top = min(max_lag, n // 4)
+    if top <= min_lag or not np.any(x):
+        return fallback_out
+    spec = np.fft.rfft(x, 2 * n)  # zero-padded: linear, not circular, autocorrelation
+    acf = np.fft.irfft(spec * np.conj(spec))[: top + 2]
+    acf = acf / acf[0]
+    lags = np.arange(min_lag, top + 1)
+    peaks = lags[(acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1])]
+    if peaks.size == 0:
+        return fallback_out
+    best = int(peaks[np.argmax(acf[peaks])])
+    return (best, "period") if acf[best] >= min_acf else fallback_out
+
+
+def vus_max_window(
+    rule: str, prefix: np.ndarray | None = None, fixed: int = VUS_FIXED_MAX_WINDOW
+) -> tuple[int, str]:
+    """The largest VUS buffer ``max_window`` (the authors' ``windowSize``) under a named rule.
+
+    With ``max_window = M`` :func:`vus` averages buffers ``l = 0..M``; buffer ``l`` gives soft
+    labels to the ``l // 2`` steps on each side of an anomaly, so the reach is ``M // 2`` steps.
+
+    - ``"fixed"``: ``M = fixed`` (100: reach 50 steps) for every series and method. One buffer
+      that depends on no estimate, so a dataset's metric never changes with a period estimator's
+      choice (a fallback or a harmonic); the default of this package, fixed before any score.
+    - ``"period"``: the VUS authors' setting, ``M = 2 x period`` with the period from
+      :func:`dominant_period` of ``prefix`` (the normal training part), as TheDatumOrg/VUS calls
+      ``RangeAUC_volume_opt(windowSize=2 * slidingWindow)`` with ``slidingWindow =
+      find_length(series)``; the authors estimate on the whole series, we read only the
+      training part (no value of the scored test part defines its metric). Reach = one period.
+
+    Args:
+        rule: "fixed" or "period".
+        prefix: (n,) values of the normal training part (NaN = unobserved); needed for "period".
+        fixed: ``M`` of the "fixed" rule.
+
+    Returns:
+        (M, how) with how "fixed", or the period's rule ("period" / "fallback": no period found,
+        ``M = 2 x min(100, n // 4)``).
+    """
+    if rule == "fixed":
+        if isinstance(fixed, bool) or not isinstance(fixed, int) or fixed < 0:
+            raise ValueError(f"fixed must be an int >= 0, got {fixed!r}")
+        return fixed, "fixed"
+    if rule == "period":
+        if prefix is None:
+            raise ValueError("the 'period' VUS buffer needs the training part (prefix)")
+        period, how = dominant_period(prefix)
+        return 2 * period, how
+    raise ValueError(f"VUS buffer rule {rule!r} unknown; valid: {list(VUS_BUFFERS)}")

@@ -65,6 +65,10 @@ def _reference_loss(x, mask, masked, pred) -> float:
             vis = [float(x[bi, ci, s]) for s in range(t) if mask[bi, ci, s] and not hidden[s]]
             mean = sum(vis) / len(vis)
             std = math.sqrt(sum((v - mean) ** 2 for v in vis) / len(vis) + 1e-5)
+            every = [float(x[bi, ci, s]) for s in range(t) if mask[bi, ci, s]]
+            m_all = sum(every) / len(every)
+            std_all = math.sqrt(sum((v - m_all) ** 2 for v in every) / len(every) + 1e-5)
+            std = max(std, std_all)  # target_floor: at least the whole window's std
             total, count = 0.0, 0
             for s in range(t):
                 if mask[bi, ci, s] and hidden[s]:

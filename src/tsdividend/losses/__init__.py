@@ -7,7 +7,7 @@ from tsdividend.losses.latent import (
     token_regression,
 )
 from tsdividend.losses.multiview import sigreg_per_view, view_invariance
-from tsdividend.losses.reconstruction import masked_mse
+from tsdividend.losses.reconstruction import floored_stats, masked_mse
 from tsdividend.losses.sigreg import epps_pulley, random_directions, sigreg
 from tsdividend.losses.similarity import normalized_mse
 
@@ -16,6 +16,7 @@ __all__ = [
     "normalized_mse",
     "update_center",
     "epps_pulley",
+    "floored_stats",
     "masked_mse",
     "positional_covariance",
     "positional_variance",

@@ -27,6 +27,12 @@ there too would need a causal (prefix) instance normalisation in the tokenizer. 
 tokenizer has no such leak in its tokens (each window is embedded from its own raw values), only
 the targets are scaled by context statistics. The leak-free part is logged as ``mse_future``.
 
+Target floor (``target_floor`` True, our fix, issue 9): the targets' std is floored at the whole
+observed window's std (:func:`~tsdividend.losses.reconstruction.floored_stats`), so a jump after a
+flat context cannot become an enormous target (the context std is then the tokenizer's floor
+``sqrt(1e-5)``); every target is bounded by ``2 sqrt(n_observed - 1)``. The tokens are unchanged;
+only the targets' scale depends on later values. ``False`` keeps the context-only statistics.
+
 The pretraining window of ``N`` patches therefore feeds ``N - k`` patches to the encoder (the
 paper sampled 432 = 21 + 6 patches; here the horizon is carved out of the sampled window).
 
@@ -43,7 +49,7 @@ from torch import Tensor
 
 from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder import Encoder
-from tsdividend.losses.reconstruction import masked_mse
+from tsdividend.losses.reconstruction import floored_stats, masked_mse
 from tsdividend.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
 from tsdividend.objectives.heads import patch_decoder
 from tsdividend.tokenizer import check_series, instance_stats, unfold_windows
@@ -61,11 +67,13 @@ class NTPConfig:
         positions: "all" (every context position) or "last" (the last k context positions, whose
             targets lie beyond the context: the paper's code, leak-free).
         head: "residual" (paper) or "linear".
+        target_floor: floor the targets' std at the whole window's std (bounded targets).
     """
 
     horizon: int = 1
     positions: str = "all"
     head: str = "residual"
+    target_floor: bool = True
 
     def __post_init__(self) -> None:
         check_int("horizon", self.horizon, 1)
@@ -73,6 +81,8 @@ class NTPConfig:
             raise ConfigError(f"positions {self.positions!r} unknown; valid: {list(POSITIONS)}")
         if self.head not in HEADS:
             raise ConfigError(f"head {self.head!r} unknown; valid: {list(HEADS)}")
+        if not isinstance(self.target_floor, bool):
+            raise ConfigError(f"target_floor must be a bool, got {self.target_floor!r}")
 
 
 def context_length(n_context: int, patch_len: int, stride: int) -> int:
@@ -81,7 +91,7 @@ def context_length(n_context: int, patch_len: int, stride: int) -> int:
 
 
 def context_normalized_patches(
-    x: Tensor, mask: Tensor, n_context: int, patch_len: int, stride: int
+    x: Tensor, mask: Tensor, n_context: int, patch_len: int, stride: int, floor: bool = True
 ) -> tuple[Tensor, Tensor]:
     """All patches of the series, instance-normalised with the statistics of its context only.
 
@@ -89,12 +99,18 @@ def context_normalized_patches(
         x: (B, C, T) values. mask: (B, C, T) bool, True = observed.
         n_context: number of leading patches whose steps define the statistics.
         patch_len: P. stride: S.
+        floor: floor the std at the whole window's (see the module docstring).
 
     Returns:
         ``(values (B*C, N, P) float32, observed (B*C, N, P) bool)``; unobserved steps are 0.
     """
     t_ctx = context_length(n_context, patch_len, stride)
-    stats = instance_stats(x[..., :t_ctx], mask[..., :t_ctx])
+    if floor:
+        part = mask.clone()
+        part[..., t_ctx:] = False
+        stats = floored_stats(x, part, mask)
+    else:
+        stats = instance_stats(x[..., :t_ctx], mask[..., :t_ctx])
     with torch.autocast(x.device.type, enabled=False):
         xn = torch.where(mask, stats.normalize(x), torch.zeros((), device=x.device))
         windows, observed = unfold_windows(xn, mask, patch_len, stride)
@@ -148,7 +164,9 @@ class NTPObjective(Objective):
         out = self.encoder.forward_tokens(tb.tokens, causal=True, key_padding_mask=tb.padding)
         if ec.use_cls:
             out = out[:, 1:]
-        values, observed = context_normalized_patches(x, mask, n_ctx, ec.patch_len, ec.stride)
+        values, observed = context_normalized_patches(
+            x, mask, n_ctx, ec.patch_len, ec.stride, self.config.target_floor
+        )
         return self.head(out), values[:, k:], observed[:, k:]
 
     def forward(self, batch: Batch) -> LossOutput:

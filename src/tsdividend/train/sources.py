@@ -7,7 +7,10 @@ data-parallel ranks together see exactly the single-process global batch.
 - ``synthetic``: series ``step * global_batch + shard * size + j`` of the generator (KernelSynth by
   default), drawn exactly per index (``tsdividend.synth.generate``).
 - ``real``: random windows of the train splits of real datasets, channels split into univariate
-  series as NuTime does (``tsdividend.data.WindowSampler``); the test splits are never read.
+  series as NuTime does (``tsdividend.data.WindowSampler``), uniform over every kept window
+  position, degenerate windows (mostly missing, constant, flat) filtered out
+  (:class:`~tsdividend.data.sampler.WindowFilter`); the test splits are never read.
+  :meth:`PretrainSource.describe` returns what the corpus holds (written to the run's meta).
 - ``mix``: each sample is synthetic with probability ``synthetic_ratio``, else real.
 """
 
@@ -16,11 +19,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
 from tsdividend.data import DataError, Dataset, WindowSampler, list_datasets, load_dataset
+from tsdividend.data.sampler import RULES, WindowFilter
 
 SOURCES = ("synthetic", "real", "mix")
 
@@ -45,6 +50,8 @@ class DataConfig:
             on-the-fly stream). The data-scale study sweeps it at a fixed number of steps.
         data_dir: data root for real datasets (else $TSDIVIDEND_DATA, else the cache).
         workers: background processes preparing batches (0 = in the training process).
+        filter_windows: drop degenerate real windows (the rules of
+            :class:`~tsdividend.data.sampler.WindowFilter`); False samples every window.
     """
 
     source: str = "synthetic"
@@ -55,6 +62,7 @@ class DataConfig:
     synth_corpus_size: int = 0
     data_dir: str | None = None
     workers: int = 0
+    filter_windows: bool = True
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -82,6 +90,78 @@ def real_corpus(names: Sequence[str], data_dir: str | None) -> list[Dataset]:
     if not names:
         raise DataError("no real dataset available for pretraining; set --data-dir")
     return [load_dataset(n, data_dir) for n in names]
+
+
+def family(name: str) -> str:
+    """The archive a dataset name belongs to: ``ucr``, ``uea``, ``anomaly/ucr``, ``anomaly/nab``,
+    ``anomaly/msl``, ``forecast`` (the first two path parts for anomaly sets, else the first)."""
+    parts = name.split("/")
+    return "/".join(parts[:2]) if parts[0] == "anomaly" and len(parts) > 2 else parts[0]
+
+
+def describe_corpus(
+    config: DataConfig, sampler: WindowSampler | None = None
+) -> dict[str, Any]:
+    """What a pretraining run trains on, as a JSON-able dict (the run meta's ``"corpus"``).
+
+    Args:
+        config: the run's :class:`DataConfig`.
+        sampler: the real-window sampler already built for ``config`` (else built here: it loads
+            the datasets, seconds to a minute).
+
+    Returns:
+        ``source``, ``context`` and, when synthetic series are drawn, ``synthetic``
+        (``generator``, ``series``, ``share``); for ``real``/``mix`` also ``real``: ``split``,
+        ``n_datasets``, ``datasets`` (names), ``sampling`` and ``weighting`` (sentences),
+        ``filters`` (rule -> reason with its threshold; empty when off), ``counts`` (``series``,
+        ``windows``, one entry per rule of ``RULES`` = windows dropped by it, ``kept``),
+        ``families`` (archive -> ``datasets``, ``windows``, ``kept``, ``share`` of the kept
+        windows) and ``per_dataset`` (the same counts for each dataset), plus ``share`` (the
+        fraction of samples that are real).
+    """
+    out: dict[str, Any] = {"source": config.source, "context": config.context}
+    if config.source != "real":
+        out["synthetic"] = {
+            "generator": config.synth_kind,
+            "series": config.synth_corpus_size or "a fresh series for every sample",
+            "share": 1.0 if config.source == "synthetic" else config.synthetic_ratio,
+        }
+    if config.source == "synthetic":
+        return out
+    if sampler is None:
+        rule = WindowFilter() if config.filter_windows else None
+        corpus = real_corpus(config.real_datasets, config.data_dir)
+        sampler = WindowSampler(corpus, config.context, split="train", window_filter=rule)
+    counts = sampler.counts()
+    keys = ("series", "windows", *RULES, "kept")
+    total = {k: int(sum(int(c[k]) for c in counts)) for k in keys}
+    families: dict[str, dict[str, Any]] = {}
+    for c in counts:
+        f = families.setdefault(family(str(c["name"])), {"datasets": 0, "windows": 0, "kept": 0})
+        f["datasets"] += 1
+        f["windows"] += int(c["windows"])
+        f["kept"] += int(c["kept"])
+    for f in families.values():
+        f["share"] = round(f["kept"] / max(total["kept"], 1), 4)
+    rule = sampler.window_filter
+    out["real"] = {
+        "split": "train (test splits are never read)",
+        "n_datasets": len(counts),
+        "datasets": [str(c["name"]) for c in counts],
+        "sampling": (
+            f"windows of {config.context} steps; every channel is a univariate series; the "
+            "start is uniform over every kept window position of every (series, channel); a "
+            f"series shorter than {config.context} steps is taken whole, right-padded (masked)"
+        ),
+        "weighting": "by kept window positions: a dataset weighs in proportion to its kept "
+        "windows (long series weigh more; see families/share)",
+        "filters": {} if rule is None else rule.describe(),
+        "counts": total,
+        "families": families,
+        "per_dataset": counts,
+        "share": 1.0 if config.source == "real" else 1.0 - config.synthetic_ratio,
+    }
+    return out
 
 
 class _SeriesCache:
@@ -133,7 +213,15 @@ class PretrainSource:
     def __post_init__(self) -> None:
         if self.config.source != "synthetic":
             corpus = real_corpus(self.config.real_datasets, self.config.data_dir)
-            self._sampler = WindowSampler(corpus, self.config.context, split="train")
+            rule = WindowFilter() if self.config.filter_windows else None
+            self._sampler = WindowSampler(
+                corpus, self.config.context, split="train", window_filter=rule
+            )
+
+    def describe(self) -> dict[str, Any]:
+        """The pretraining corpus, JSON-able (the run meta's ``"corpus"``); see
+        :func:`describe_corpus`."""
+        return describe_corpus(self.config, self._sampler)
 
     def batch(self, step: int, shard: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         """Windows for ``shard`` (of ``size`` samples) of optimiser step ``step``."""

@@ -387,13 +387,18 @@ def run(
         typer.Option("--set", help="Override a spec field, e.g. schedule.steps=50 (repeatable)."),
     ] = None,
 ) -> None:
-    """Run (or resume) a dividend study, print the dividend table and write the report."""
+    """Run (or resume) a dividend study, print the dividend table and write the report.
+
+    Exit status 1 when any cell failed (after writing the store, failures.json and the report),
+    2 on bad input.
+    """
     import os
 
     from tsdividend.config import to_dict
     from tsdividend.report import build_report, dividend_table_text
     from tsdividend.results import ResultStore
     from tsdividend.study import load_spec, run_study
+    from tsdividend.study.runner import failure_summary
 
     if preset is not None and config is not None:
         raise ValueError("give --preset or --config, not both")
@@ -418,6 +423,12 @@ def run(
     command += [a for kv in set_ or [] for a in ("--set", shlex.quote(kv))]
     files = build_report(out, meta={"command": " ".join(command), "config": to_dict(spec)})
     err.print(f"{len(rows)} rows in {store}; report -> {files['markdown']} and {files['html']}")
+    failed = failure_summary(out)
+    if failed is not None:  # the store, failures.json and the report are written: now say so
+        err.print(f"[red]{failed[0]} of {failed[1]} cells failed[/red] (see "
+                  f"{out / 'failures.json'}); rerun the same command to retry them",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(1)
 
 
 @app.command("report")

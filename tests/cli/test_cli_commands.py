@@ -191,3 +191,26 @@ def test_run_refuses_bad_arguments(tmp_path, args, words):
     assert res.exit_code == 2, res.output
     for w in words:
         assert w in res.output
+
+
+def test_run_exits_1_and_says_how_many_cells_failed(tmp_path, monkeypatch):
+    import tsdividend.study.runner as runner_mod
+
+    real = runner_mod.run_job
+
+    def failing(job):
+        if type(job).__name__ == "EvalJob" and job.cell["encoder_id"] == "random":
+            raise RuntimeError("planted failure")
+        return real(job)
+
+    monkeypatch.setattr(runner_mod, "run_job", failing)
+    cfg = tmp_path / "study.toml"
+    cfg.write_text(TINY_STUDY)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", "--config", str(cfg), "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "1 of 2 cells failed" in res.output
+    for name in ("results.sqlite", "failures.json", "report.md", "study.json"):
+        assert (out / name).is_file(), name
+    rows = runner.invoke(app, ["results", str(out), "--json"])
+    assert rows.exit_code == 0 and len(rows.stdout.strip().splitlines()) == 2  # mae's 2 rows

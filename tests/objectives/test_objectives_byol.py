@@ -87,7 +87,8 @@ def test_target_gets_no_gradient_and_moves_only_in_on_after_step():
     online = [p.detach().clone() for p in obj.encoder.parameters()]
     online_proj = [p.detach().clone() for p in obj.projector.parameters()]
     obj.on_after_step(4, 8)
-    m = 1 - (1 - 0.996) * (1 + math.cos(math.pi * 4 / 8)) / 2
+    # the EMA rule's start for 8 steps: min(0.996, 1 - 3/8) = 0.625
+    m = 1 - (1 - 0.625) * (1 + math.cos(math.pi * 4 / 8)) / 2
     for t0, o, t1 in zip(target0, online, obj.target_encoder.parameters(), strict=True):
         torch.testing.assert_close(t1, m * t0 + (1 - m) * o)
     for t0, o, t1 in zip(proj0, online_proj, obj.target_projector.parameters(), strict=True):

@@ -163,7 +163,8 @@ def test_ema_target_gets_no_gradient_and_moves_only_in_on_after_step():
         assert p.grad is None and not p.requires_grad and torch.equal(p, b)
     step, total = 3, 10
     obj.on_after_step(step, total)
-    m = 1 - (1 - 0.996) * (math.cos(math.pi * step / total) + 1) / 2
+    # the EMA rule's start for 10 steps: min(0.996, 1 - 3/10) = 0.7
+    m = 1 - (1 - 0.7) * (math.cos(math.pi * step / total) + 1) / 2
     online = list(obj.encoder.parameters())
     for p, b, o in zip(obj.target_encoder.parameters(), before, online, strict=True):
         torch.testing.assert_close(p, m * b + (1 - m) * o.detach())

@@ -108,7 +108,8 @@ def test_views_use_the_per_rank_generator_and_pool_by_the_encoder_rule():
     z = plain.view_embeddings(_batch(base, 1, 2))  # (V, B*C, D) per channel row
     emb = plain.encoder.embed(base.x, base.mask)  # (B, C*D): THE pooling rule
     torch.testing.assert_close(z[0].reshape(8, 64), emb)
-    assert plain(_batch(base, 1, 2)).logs["invariance"] == 0
+    # identical views: zero up to float rounding (the reduction order differs between CPUs)
+    assert abs(float(plain(_batch(base, 1, 2)).logs["invariance"])) < 1e-12
 
 
 def test_config_errors_name_the_values():

@@ -22,6 +22,7 @@ from tsdividend.tasks.classification import (
     evaluate_classification,
     finetune,
 )
+from tsdividend.tasks.classification_finetune import clear_finetune_cache
 from tsdividend.tasks.probe import (
     C_GRID,
     EmbeddingCache,
@@ -90,20 +91,17 @@ def test_probe_rows_carry_fields(gunpoint: Dataset) -> None:
         assert r.higher_is_better is True and 0.0 <= r.value <= 1.0
         assert r.depth == 2 and r.tokenizer == "patch" and r.wall_seconds > 0
         assert r.extra["C"] in C_GRID and r.extra["n_test"] == 150
-        assert r.extra["selection"] == "validation"
+        assert r.extra["selection"] == "cv" and r.extra["cv_folds"] == 5
         json.dumps(r.to_json())
 
 
-def test_validation_split_disjoint_from_test(gunpoint: Dataset) -> None:
+def test_selection_reads_training_rows_only(gunpoint: Dataset) -> None:
     tr, te = gunpoint.splits["train"], gunpoint.splits["test"]
     Z = np.random.default_rng(0).normal(size=(len(gunpoint), 8))
     fit = fit_probe(Z[tr], gunpoint.y[tr], Z[te], seed=0)
-    assert np.intersect1d(fit.fit_idx, fit.val_idx).size == 0
-    assert np.array_equal(np.union1d(fit.fit_idx, fit.val_idx), np.arange(tr.size))
-    assert np.intersect1d(tr[fit.val_idx], te).size == 0  # val rows are training series
-    assert np.intersect1d(tr[fit.fit_idx], te).size == 0
-    # stratified: both classes are in validation, in proportion
-    assert set(gunpoint.y[tr][fit.val_idx]) == {0, 1}
+    # the CV search sees the 50 training rows only: dropping the test set changes nothing
+    alone = fit_probe(Z[tr], gunpoint.y[tr], Z[te][:1], seed=0)
+    assert (fit.C, fit.cv_score, fit.cv_folds, fit.n_fit) == (alone.C, alone.cv_score, 5, 50)
 
 
 def test_poisoned_test_data_leaves_selection_unchanged(gunpoint: Dataset) -> None:
@@ -112,7 +110,7 @@ def test_poisoned_test_data_leaves_selection_unchanged(gunpoint: Dataset) -> Non
     bad = evaluate_classification(RANDOM, poison_test_labels(gunpoint), NO_SHOTS, 0,
                                   device="cpu", cache=cache)  # fmt: skip
     assert clean[0].extra["C"] == bad[0].extra["C"]
-    assert clean[0].extra["val_accuracy"] == bad[0].extra["val_accuracy"]
+    assert clean[0].extra["cv_accuracy"] == bad[0].extra["cv_accuracy"]
     # the labels did reach the score: binary flip -> accuracy becomes 1 - accuracy
     assert bad[0].value == pytest.approx(1.0 - clean[0].value)
     # garbage test FEATURES cannot move the choice either
@@ -120,7 +118,7 @@ def test_poisoned_test_data_leaves_selection_unchanged(gunpoint: Dataset) -> Non
     Z = np.random.default_rng(1).normal(size=(len(gunpoint), 8))
     a = fit_probe(Z[tr], gunpoint.y[tr], Z[te], seed=0)
     b = fit_probe(Z[tr], gunpoint.y[tr], 1e6 * Z[te][::-1], seed=0)
-    assert (a.C, a.val_score) == (b.C, b.val_score)
+    assert (a.C, a.cv_score) == (b.C, b.cv_score)
 
 
 def test_svm_option_matches_sklearn_reference(gunpoint: Dataset) -> None:
@@ -141,7 +139,7 @@ def test_probe_handles_singleton_and_single_class_training_sets() -> None:
     rng = np.random.default_rng(0)
     Z, Zt = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
     fixed = fit_probe(Z, np.array([0, 1, 2]), Zt, fixed_C=0.5)  # every class a singleton
-    assert fixed.selection == "fixed" and fixed.C == 0.5 and fixed.val_idx.size == 0
+    assert fixed.selection == "fixed" and fixed.C == 0.5 and fixed.cv_folds == 0
     const = fit_probe(Z, np.array([2, 2, 2]), Zt)
     assert const.selection == "constant" and np.all(const.pred == 2)
 
@@ -215,11 +213,13 @@ def test_multivariate_probe_concatenates_channels() -> None:
 
 def test_finetune_selection_ignores_test_labels() -> None:
     ds = sines(48, 32, 0)
-    cfg = ClassificationConfig(regime="finetune", max_epochs=4, patience=2, batch_size=16)
+    cfg = ClassificationConfig(regime="finetune", steps=8, warmup=1, eval_every=2, patience=4,
+                               batch_size=16)  # fmt: skip
     scratch = EncoderUnderTest("scratch", TINY)
     clean = evaluate_classification(scratch, ds, cfg, 0, device="cpu")
+    clear_finetune_cache()  # the second fine-tune really runs again
     bad = evaluate_classification(scratch, poison_test_labels(ds), cfg, 0, device="cpu")
-    for key in ("best_epoch", "val_accuracy", "epochs_run"):
+    for key in ("best_step", "val_accuracy", "steps_run", "val_curve", "lp_C"):
         assert clean[0].extra[key] == bad[0].extra[key]
     assert bad[0].value == pytest.approx(1.0 - clean[0].value)
     assert clean[0].regime == "finetune" and clean[0].init == "scratch"
@@ -235,8 +235,8 @@ def test_regime_and_kind_mismatch_rejected(gunpoint: Dataset) -> None:
 def test_pretrained_like_encoder_beats_random(tmp_path) -> None:
     """Supervised 'pretraining' on other draws of the problem: its probe must beat random."""
     pre = sines(64, 64, 1, test_fraction=0.0)
-    cfg = ClassificationConfig(regime="finetune", max_epochs=20, patience=20, lr=1e-2,
-                               batch_size=64)  # fmt: skip
+    cfg = ClassificationConfig(regime="finetune", steps=20, warmup=2, eval_every=2, lr=1e-2,
+                               batch_size=64, lp=False)  # fmt: skip
     model, summary = finetune(EncoderUnderTest("scratch", TINY), pre, cfg, 0, "cpu")
     assert summary["val_accuracy"] > 0.9  # fine-tuning itself learns the task
     state = {k: v.contiguous() for k, v in model.encoder.state_dict().items()}

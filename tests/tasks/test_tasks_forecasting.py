@@ -99,12 +99,12 @@ def test_probe_beats_zero_on_a_sine_and_not_on_noise() -> None:
 
 
 FINETUNE = dataclasses.replace(
-    CFG, regime="finetune", horizons=(16,), epochs=3, patience=1, windows_per_epoch=64
+    CFG, regime="finetune", horizons=(16,), steps=12, warmup=2, eval_every=3, patience=6
 )
 
 
 @pytest.mark.parametrize(
-    ("kind", "cfg", "chosen"), [("random", CFG, "alpha"), ("scratch", FINETUNE, "best_epoch")]
+    ("kind", "cfg", "chosen"), [("random", CFG, "alpha"), ("scratch", FINETUNE, "best_step")]
 )
 def test_poisoned_test_values_change_only_the_test_metric(kind, cfg, chosen) -> None:
     rng = np.random.default_rng(2)
@@ -158,7 +158,7 @@ def test_cached_ridge_path_equals_the_module(tokenizer: str) -> None:
 
 def test_rows_carry_the_protocol_fields() -> None:
     eut = EncoderUnderTest("scratch", TINY)
-    cfg = dataclasses.replace(CFG, regime="finetune", epochs=2, windows_per_epoch=32)
+    cfg = dataclasses.replace(CFG, regime="finetune", steps=4, warmup=1, eval_every=2)
     rows = evaluate_forecasting(eut, make_dataset(sine()), cfg, seed=5, device="cpu")
     assert sorted(r.metric for r in rows) == ["mae@16", "mae@24", "mse@16", "mse@24"]
     for r in rows:
@@ -172,7 +172,9 @@ def test_rows_carry_the_protocol_fields() -> None:
             "scratch",
         )
         assert r.extra["n_test"] == window_starts(SPANS["test"], 64, h).size
-        assert r.extra["best_epoch"] in (0, 1) and np.isfinite(r.value) and r.wall_seconds > 0
+        assert r.extra["best_step"] in (0, 2, 4) and r.extra["budget_steps"] == 4
+        assert r.extra["converged"] == (r.extra["best_step"] < 4)
+        assert np.isfinite(r.value) and r.wall_seconds > 0
         assert r.depth == 2 and r.tokenizer == "patch" and r.config_hash
     mse, mae = by_metric(rows)["mse@16"].value, by_metric(rows)["mae@16"].value
     assert mae**2 <= mse + 1e-9  # Jensen: a real pair of error summaries

@@ -30,3 +30,32 @@ def test_bad_arguments_are_named():
         cosine_interp(0, 0, 1.0, 0.0)
     with pytest.raises(ValueError, match="start=1.1"):
         ema_momentum(0, 10, 1.1, 1.0)
+
+
+def test_ema_rule_hand_values():
+    from tsdividend.train.schedules import auto_ema_start
+
+    assert auto_ema_start(300) == pytest.approx(0.99)  # 1 - 3/300; time constant 100 = 300/3
+    assert auto_ema_start(20_000) == pytest.approx(0.996)  # 1 - 3/20000 > 0.996: the default
+    assert auto_ema_start(750) == pytest.approx(0.996)  # the break-even budget: 3 / 0.004
+    assert auto_ema_start(2) == 0.0 and auto_ema_start(1) == 0.0  # floored, never negative
+    for total in (1, 3, 10, 299, 300, 301, 749, 751, 4000, 20_000):
+        m = auto_ema_start(total)
+        assert m <= 0.996
+        assert m == 0.0 or 1.0 / (1.0 - m) <= total / 3 + 1e-9  # time constant <= steps / 3
+
+
+def test_ema_start_resolution_explicit_float_wins():
+    from tsdividend.train.schedules import check_ema_options, resolve_ema_start
+
+    assert resolve_ema_start("auto", 300) == pytest.approx(0.99)
+    assert resolve_ema_start(0.9995, 300) == 0.9995  # an explicit value overrides the rule
+    assert resolve_ema_start("auto", 20_000, end=0.99) == 0.99  # never above ema_end
+    with pytest.raises(ValueError, match="'auto', got 'fast'"):
+        resolve_ema_start("fast", 300)
+    with pytest.raises(ValueError, match="ema_start"):
+        check_ema_options(1.2, 1.0)
+    with pytest.raises(ValueError, match="'slow'"):
+        check_ema_options("slow", 1.0)
+    check_ema_options("auto", 1.0)
+    check_ema_options(0.99, 1.0)

@@ -23,10 +23,16 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from tsdividend.config import from_dict
+from tsdividend.config import ConfigError, from_dict
 from tsdividend.encoder import Encoder
 from tsdividend.registry import Registry
-from tsdividend.train.schedules import ema_momentum
+from tsdividend.train.schedules import (
+    EMA_DEFAULT_START,
+    EMA_TIME_CONSTANT_DIVISOR,
+    check_ema_options,
+    ema_momentum,
+    resolve_ema_start,
+)
 
 
 @dataclass
@@ -69,7 +75,8 @@ class Objective(nn.Module, abc.ABC):
     config_cls: ClassVar[type]
     # EMA targets as (target attribute, online attribute) pairs: the targets stay in eval mode,
     # get no gradient (see ema_copy) and follow their online module in on_after_step with the
-    # momentum schedule ema_momentum(step, total, config.ema_start, config.ema_end).
+    # momentum schedule ema_momentum(step, total, start, config.ema_end), where start is
+    # ema_start_for(total): THE EMA rule of train/schedules.py unless config.ema_start is a float.
     ema_pairs: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(self, encoder: Encoder, config: Any) -> None:
@@ -97,9 +104,35 @@ class Objective(nn.Module, abc.ABC):
         target of :attr:`ema_pairs`; objectives with more state (DINO's centre) extend it."""
         if not self.ema_pairs:
             return
-        m = ema_momentum(step, total_steps, self.config.ema_start, self.config.ema_end)
+        start = self.ema_start_for(total_steps)
+        m = ema_momentum(step, total_steps, start, self.config.ema_end)
         for target, online in self.ema_pairs:
             ema_update(getattr(self, target), getattr(self, online), m)
+
+    def ema_start_for(self, total_steps: int) -> float:
+        """The starting EMA momentum of a run of ``total_steps`` (``config.ema_start`` resolved:
+        a float is an explicit override, ``"auto"`` applies the step-budget rule)."""
+        return resolve_ema_start(self.config.ema_start, total_steps, self.config.ema_end)
+
+    def ema_schedule(self, total_steps: int) -> dict[str, Any] | None:
+        """What the run's meta records about the EMA (None without EMA targets): the resolved
+        start and end momentum, the configured value, the rule and the starting time constant."""
+        if not self.ema_pairs:
+            return None
+        start = self.ema_start_for(total_steps)
+        return {
+            "start": start,
+            "end": float(self.config.ema_end),
+            "configured": self.config.ema_start,
+            "rule": (
+                f"min({EMA_DEFAULT_START}, 1 - {EMA_TIME_CONSTANT_DIVISOR:g} / total_steps)"
+                if isinstance(self.config.ema_start, str)
+                else "explicit ema_start"
+            ),
+            "total_steps": total_steps,
+            "time_constant_steps": (1.0 / (1.0 - start)) if start < 1.0 else None,
+            "targets": [target for target, _ in self.ema_pairs],
+        }
 
     def downstream_encoder(self) -> Encoder:
         """The ONE encoder that evaluation uses (the EMA target/teacher where there is one)."""
@@ -123,6 +156,18 @@ def build_objective(
     cls = OBJECTIVES.get(name)
     config = from_dict(cls.config_cls, dict(options or {}), where=f"objective {name}")
     return cls(encoder, config)
+
+
+def check_ema_config(start: float | str, end: float) -> None:
+    """Validate an objective config's ``ema_start`` ("auto" or a float) and ``ema_end``.
+
+    Raises:
+        ConfigError: naming the bad values and the valid ones.
+    """
+    try:
+        check_ema_options(start, end)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def ema_copy(module: nn.Module) -> nn.Module:

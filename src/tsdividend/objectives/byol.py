@@ -12,7 +12,9 @@ Defaults and their sources:
 
 * Projector ``d -> 4096 -> 256`` and predictor ``256 -> 4096 -> 256``: BYOL and NuTime
   (hidden = 16 x out_dim).
-* Target EMA ``0.996 -> 1`` on a half-cosine per step: BYOL's base (NuTime: 0.999 -> 1).
+* Target EMA ``ema_start -> 1`` on a half-cosine per step; ``ema_start`` "auto" = the
+  project's one EMA rule ``min(0.996, 1 - 3 / steps)`` (0.996: BYOL's base; NuTime: 0.999;
+  :func:`tsdividend.train.schedules.auto_ema_start`); a float overrides it.
 * Views ``("rrc", "rrc")``: NuTime's only augmentation, random resized crop of 0.8..1.0 of the
   length, resized back (here to the input length; NuTime to 512). Any registered view names may
   be given instead, e.g. ``("dwt_soft", "dwt_perturb")``.
@@ -54,6 +56,7 @@ from tsdividend.objectives.base import (
     Batch,
     LossOutput,
     Objective,
+    check_ema_config,
     ema_copy,
 )
 from tsdividend.objectives.dino import check_representation, row_embedding
@@ -67,7 +70,7 @@ class BYOLConfig:
     projector_hidden: int = 4096
     projector_dim: int = 256
     predictor_hidden: int = 4096
-    ema_start: float = 0.996
+    ema_start: float | str = "auto"
     ema_end: float = 1.0
     views: tuple[str, str] = ("rrc", "rrc")
     representation: str = "mean"
@@ -76,10 +79,7 @@ class BYOLConfig:
         check_representation(self.representation)
         for name in ("projector_hidden", "projector_dim", "predictor_hidden"):
             check_int(name, getattr(self, name), 1)
-        if not 0.0 <= self.ema_start <= self.ema_end <= 1.0:
-            raise ConfigError(
-                f"need 0 <= ema_start <= ema_end <= 1, got {self.ema_start!r}, {self.ema_end!r}"
-            )
+        check_ema_config(self.ema_start, self.ema_end)
         object.__setattr__(self, "views", tuple(self.views))  # TOML gives a list
         if len(self.views) != 2:
             raise ConfigError(f"views must name exactly 2 views, got {list(self.views)}")

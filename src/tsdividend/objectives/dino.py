@@ -4,6 +4,9 @@ The student (THE encoder + a DINO head) sees a DWT high-perturb view (and option
 crops); the teacher (an EMA copy of encoder + head) sees the DWT soft-threshold view of the same
 series. One representation per channel row (B*C rows) goes through the head; the loss is
 :func:`tsdividend.losses.distillation.dino_loss` over every (teacher view, student view) pair.
+Views are made in units of each series' own std
+(:func:`~tsdividend.objectives.scaling.scaled_view`): the DWT detail noise assumes z-normalised
+inputs, which real windows are not (issue 9).
 
 Defaults and their sources:
 
@@ -12,7 +15,9 @@ Defaults and their sources:
   (``out_dim`` 1024; DINO itself uses 65 536).
 * ``student_temp`` 0.1, ``teacher_temp`` 0.04 (no warm-up), ``center_momentum`` 0.9: DINO and the
   seed paper.
-* Teacher EMA ``0.996 -> 1`` on a half-cosine per step (DINO; the seed paper used 0.9995).
+* Teacher EMA ``ema_start -> 1`` on a half-cosine per step; ``ema_start`` "auto" = the
+  project's one EMA rule ``min(0.996, 1 - 3 / steps)`` (0.996: DINO; the seed paper used 0.9995;
+  :func:`tsdividend.train.schedules.auto_ema_start`); a float overrides it.
 * ``freeze_last_layer_steps`` 50: DINO and the seed paper freeze the prototypes for the first
   epoch (1 of 20 epochs in the seed paper = 5%); 50 steps is 5% of the trainer's 1000 default.
 * Views ``dwt_soft`` (teacher) and ``dwt_perturb`` (student): the seed paper's "DWT 1 vs 1"
@@ -71,9 +76,11 @@ from tsdividend.objectives.base import (
     Batch,
     LossOutput,
     Objective,
+    check_ema_config,
     ema_copy,
 )
 from tsdividend.objectives.heads import mlp
+from tsdividend.objectives.scaling import scaled_view
 
 REPRESENTATIONS = ("mean", "cls")
 
@@ -94,7 +101,7 @@ class DINOConfig:
     student_temp: float = 0.1
     teacher_temp: float = 0.04
     center_momentum: float = 0.9
-    ema_start: float = 0.996
+    ema_start: float | str = "auto"
     ema_end: float = 1.0
     freeze_last_layer_steps: int = 50
     teacher_view: str = "dwt_soft"
@@ -114,10 +121,7 @@ class DINOConfig:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if not 0.0 <= self.center_momentum <= 1.0:
             raise ConfigError(f"center_momentum must be in [0, 1], got {self.center_momentum!r}")
-        if not 0.0 <= self.ema_start <= self.ema_end <= 1.0:
-            raise ConfigError(
-                f"need 0 <= ema_start <= ema_end <= 1, got {self.ema_start!r}, {self.ema_end!r}"
-            )
+        check_ema_config(self.ema_start, self.ema_end)
         for name in ("teacher_view", "student_view"):
             if getattr(self, name) not in VIEWS.names():
                 raise ConfigError(f"{name} {getattr(self, name)!r} unknown; valid: {VIEWS.names()}")
@@ -203,13 +207,14 @@ class DINO(Objective):
         n, (lo, hi) = self.config.n_local_crops, self.config.local_crop_scale
         crop = RandomResizedCrop(scale=(lo, hi), out_length=max(1, round(hi * x.shape[-1])))
         xs, ms = crop(x.repeat(n, 1, 1), generator=g, mask=mask.repeat(n, 1, 1))
-        xs, ms = self.student_view(xs, generator=g, mask=ms)
+        xs, ms = scaled_view(self.student_view, xs, ms, g)
         return xs, ms
 
     def forward(self, batch: Batch) -> LossOutput:
         cfg, g = self.config, batch.generator
-        x_t, m_t = self.teacher_view(batch.x, generator=g, mask=batch.mask)
-        x_s, m_s = self.student_view(batch.x, generator=g, mask=batch.mask)
+        # views in units of each series' std (their noise amounts assume z-normalised inputs)
+        x_t, m_t = scaled_view(self.teacher_view, batch.x, batch.mask, g)
+        x_s, m_s = scaled_view(self.student_view, batch.x, batch.mask, g)
         freeze = batch.step < cfg.freeze_last_layer_steps
         student = [self.head(row_embedding(self.encoder, x_s, m_s, cfg.representation), freeze)]
         if cfg.n_local_crops:

@@ -23,7 +23,9 @@ Defaults and their sources (seed paper = Razmadze et al. 2026, section 2.4 of th
   outputs, no self-attention among queries (seed paper's ``JEPAPredictor``); output
   ``LayerNorm -> Linear(width -> d_model)``. No predictor dropout (I-JEPA; the seed paper: 0.1).
 * ``loss`` "mse" (seed paper); "smooth_l1" is I-JEPA's choice.
-* EMA ``0.996 -> 1`` on a half-cosine (seed paper; I-JEPA ramps linearly).
+* EMA ``ema_start -> 1`` on a half-cosine (seed paper; I-JEPA ramps linearly); ``ema_start``
+  "auto" = the project's one EMA rule ``min(0.996, 1 - 3 / steps)`` (0.996: seed paper;
+  :func:`tsdividend.train.schedules.auto_ema_start`); a float overrides it.
 * ``var_weight`` and ``cov_weight`` 0 (off, I-JEPA style): the seed paper added VICReg terms on
   the context outputs with weights 1.0 and 0.04 (see :mod:`tsdividend.losses.latent` for the
   per-row form used here, which keeps data-parallel losses exact).
@@ -55,6 +57,7 @@ from tsdividend.objectives.base import (
     Batch,
     LossOutput,
     Objective,
+    check_ema_config,
     ema_copy,
 )
 
@@ -71,7 +74,7 @@ class JEPAConfig:
     pred_heads: int = 4
     pred_mlp_ratio: float = 2.0
     loss: str = "mse"
-    ema_start: float = 0.996
+    ema_start: float | str = "auto"
     ema_end: float = 1.0
     var_weight: float = 0.0
     cov_weight: float = 0.0
@@ -91,10 +94,7 @@ class JEPAConfig:
             raise ConfigError(f"pred_mlp_ratio must be > 0, got {self.pred_mlp_ratio!r}")
         if self.loss not in REGRESSION_KINDS:
             raise ConfigError(f"loss {self.loss!r} unknown; valid: {list(REGRESSION_KINDS)}")
-        if not 0.0 <= self.ema_start <= self.ema_end <= 1.0:
-            raise ConfigError(
-                f"need 0 <= ema_start <= ema_end <= 1, got {self.ema_start!r}, {self.ema_end!r}"
-            )
+        check_ema_config(self.ema_start, self.ema_end)
         for name in ("var_weight", "cov_weight"):
             if not getattr(self, name) >= 0.0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")

@@ -14,7 +14,9 @@ Defaults and their sources:
   section 2.5): jitter, amplitude scale and FFT band mask, then the DWT soft-threshold view or the
   DWT high-perturb view, each step with p = 0.5 per sample (the reference flipped one coin per
   batch). Any list of >= 2 names of :data:`tsdividend.augment.VIEWS` (same length out) works;
-  the official recipe uses V = 4.
+  the official recipe uses V = 4. Views are made in units of each series' own std
+  (:func:`~tsdividend.objectives.scaling.scaled_view`): their noise amounts assume z-normalised
+  inputs, which real windows are not (issue 9).
 * ``sigreg_weight`` λ = 0.02 (official minimal recipe, rbalestr-lab/lejepa ``MINIMAL.md``; the seed
   paper used 0.008).
 * ``num_slices`` K = 256 directions, resampled every step from ``batch.shared_generator`` (same on
@@ -52,6 +54,7 @@ from tsdividend.losses.multiview import REDUCTIONS, sigreg_per_view, view_invari
 from tsdividend.losses.sigreg import random_directions
 from tsdividend.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
 from tsdividend.objectives.heads import mlp
+from tsdividend.objectives.scaling import scaled_view
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,8 @@ class LeJEPA(Objective):
         """
         xs, masks = [], []
         for view in self.view_fns:
-            xv, mv = view(batch.x, generator=batch.generator, mask=batch.mask)
+            # in units of each series' std: the views' noise amounts assume z-normalised inputs
+            xv, mv = scaled_view(view, batch.x, batch.mask, batch.generator)
             xs.append(xv)
             masks.append(batch.mask if mv is None else mv)
         if len({x.shape for x in xs}) != 1:

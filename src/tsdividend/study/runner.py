@@ -159,7 +159,7 @@ def run_study(
     finally:
         pool.close()
         store.close()
-    _report_failures(out, failures, console, strict)
+    _report_failures(out, failures, console, strict, len(evals))
     if progress:
         console.print(f"study {spec.name}: {n_cells} cells in {time.perf_counter() - t0:.1f} s "
                       f"-> {out / RESULTS}")  # fmt: skip
@@ -181,14 +181,40 @@ def _failure(job: PretrainJob | EvalJob, err: BaseException, waiting: dict) -> d
     return {"what": f"cell {job.cell}", "error": repr(err)}
 
 
+def _failed_cells(failures: list[dict[str, Any]]) -> int:
+    """Evaluation cells lost to ``failures``: a failed cell, or every cell a failed pretraining
+    left without its encoder."""
+    return sum(int(f.get("skipped_cells", 1)) for f in failures)
+
+
+def failure_summary(out: str | Path) -> tuple[int, int] | None:
+    """``(failed cells, cells of the study)`` of the last run into ``out``, None when none failed.
+
+    Read from ``out/failures.json`` (written only when a job failed) and ``out/study.json``; the
+    CLI's ``run`` exits with status 1 when this is not None.
+    """
+    out = Path(out)
+    path = out / "failures.json"
+    if not path.exists():
+        return None
+    failures = json.loads(path.read_text())
+    if not failures:
+        return None
+    manifest = out / "study.json"
+    total = json.loads(manifest.read_text()).get("n_eval_cells") if manifest.exists() else None
+    failed = _failed_cells(failures)
+    return failed, int(total) if total is not None else failed
+
+
 def _report_failures(out: Path, failures: list[dict[str, Any]], console: Console,
-                     strict: bool) -> None:  # fmt: skip
+                     strict: bool, n_cells: int) -> None:  # fmt: skip
     path = out / "failures.json"
     if not failures:
         path.unlink(missing_ok=True)
         return
     write_json(path, failures)
-    msg = f"{len(failures)} job(s) failed (see {path}); rerun the same command to retry them"
+    msg = (f"{_failed_cells(failures)} of {n_cells} cells failed ({len(failures)} job(s), see "
+           f"{path}); rerun the same command to retry them")  # fmt: skip
     if strict:
         raise StudyError(msg + ": " + "; ".join(f"{f['what']}: {f['error']}" for f in failures))
     console.print(f"[yellow]{msg}[/yellow]")

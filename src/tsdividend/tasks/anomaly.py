@@ -24,20 +24,26 @@ Protocol (docs/protocols.md, "Anomaly detection"):
    steps): mean Euclidean distance of each test token to its ``k`` nearest training tokens of the
    same channel (all training windows; ``k`` is fixed, nothing is selected).
 5. **Metrics**, only after every score exists (the test labels are read once, at the end):
-   UCR archive ("anomaly/ucr/..."): ucr_score (+-``tolerance``), vus_pr, auc_pr, auc_roc; other
-   archives (NAB, MSL): vus_pr, auc_pr, best_f1 and the extra pa_f1. No threshold is fitted.
+   UCR archive ("anomaly/ucr/..."): ucr_score_kdd21 (+-``tolerance``, KDD Cup 2021),
+   ucr_score_rewicki23 (+-max(anomaly length, ``tolerance``), Rewicki et al. 2023), vus_pr,
+   auc_pr, auc_roc; other archives (NAB, MSL): vus_pr, auc_pr, best_f1 and the extra pa_f1. No
+   threshold is fitted. VUS buffer by ``vus_buffer`` (:func:`tsdividend.metrics.vus_max_window`:
+   "fixed" 100, or "period" = 2 x the dominant period of the first channel's training part),
+   recorded in the rows' extras (``vus_buffer``, ``vus_max_window``, ``vus_window_rule``).
    Rows are named ``"<scorer>/<metric>"``, e.g. ``"knn/vus_pr"``.
 
-``regime="finetune"``: the encoder AND the same linear decoder (same seeded init) are trained end
-to end on the reconstruction loss of the normal fitting windows (AdamW, ``encoder_lr`` 1e-4 for the
-encoder, ten times below the decoder's ``decoder_lr`` 1e-3 so that the first steps, driven by a
-random decoder, do not wreck the pretrained features; batch size chosen from
-``finetune_batch_sizes`` by validation error;
-at most ``finetune_max_epochs``), early-stopped on the validation windows' reconstruction error
-(patience ``decoder_patience``, best encoder+decoder state restored). The fine-tuned encoder then
-feeds both scorers exactly as above: ``recon`` with the fine-tuned decoder, ``knn`` with its tokens
-of all training windows as the bank. Dropout and batch order draw from ``seed`` only
-(``torch.random.fork_rng``); the caller's module is deep-copied, never modified.
+``regime="finetune"``: LP-FT (Kumar et al. 2022). The probe's linear decoder is first fitted on
+the frozen encoder's tokens (as in "probe"), then the encoder AND that decoder are trained end to
+end on the reconstruction loss of the normal fitting windows through the shared step-budget engine
+(:mod:`tsdividend.tasks.finetune`: AdamW, ``encoder_lr`` 1e-4 for the encoder, a tenth of the
+decoder's ``decoder_lr`` 1e-3, warm-up + cosine over ``finetune_steps``, gradient clipping; batch
+size chosen from ``finetune_batch_sizes`` by validation error), the step (0 = the probe's decoder
+on the frozen encoder) chosen by the validation windows' reconstruction error, early-stopped after
+``finetune_patience`` updates without improvement, best encoder+decoder state restored. The
+fine-tuned encoder then feeds both scorers exactly as above: ``recon`` with the fine-tuned
+decoder, ``knn`` with its tokens of all training windows as the bank. Dropout and batch order
+draw from ``seed`` only (``torch.random.fork_rng``); the caller's module is deep-copied, never
+modified.
 
 Baselines, through this same code path: ``random`` (random init from ``seed``, frozen) is the probe
 baseline; ``scratch`` (random init from ``seed``, fine-tuned) the fine-tune baseline. Each is
@@ -61,8 +67,14 @@ from tsdividend.config import ConfigError, check_int
 from tsdividend.data.dataset import Dataset
 from tsdividend.device import pick_device
 from tsdividend.encoder import Encoder
-from tsdividend.metrics import METRICS, ucr_score, vus
-from tsdividend.metrics.anomaly import auc_pr, auc_roc, best_f1, pa_f1, segments
+from tsdividend.metrics import (
+    METRICS,
+    ucr_score_kdd21,
+    ucr_score_rewicki23,
+    vus,
+    vus_max_window,
+)
+from tsdividend.metrics.anomaly import VUS_BUFFERS, auc_pr, auc_roc, best_f1, pa_f1, segments
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.anomaly_finetune import finetune_anomaly
 from tsdividend.tasks.anomaly_windows import (
@@ -77,6 +89,7 @@ from tsdividend.tasks.anomaly_windows import (
     window_starts,
 )
 from tsdividend.tasks.base import EncoderUnderTest, describe
+from tsdividend.tasks.finetune import StepBudget
 
 __all__ = [
     "OTHER_METRICS",
@@ -87,12 +100,13 @@ __all__ = [
     "anomaly_scores",
     "evaluate_anomaly",
     "finetune_anomaly",
+    "vus_buffer",
     "window_length",
     "window_starts",
 ]
 
 SCORERS = ("recon", "knn")
-UCR_METRICS = ("ucr_score", "vus_pr", "auc_pr", "auc_roc")
+UCR_METRICS = ("ucr_score_kdd21", "ucr_score_rewicki23", "vus_pr", "auc_pr", "auc_roc")
 OTHER_METRICS = ("vus_pr", "auc_pr", "best_f1", "pa_f1")
 REGIMES = ("probe", "finetune")
 _FIELDS = ("starts", "tokens", "padding", "patches", "observed", "scale")
@@ -114,14 +128,26 @@ class AnomalyConfig:
         decoder_patience: epochs without a validation improvement before stopping (5; the seed
             paper's head uses 3 with far more data per epoch).
         decoder_batch_size: token rows per decoder step (64).
-        tolerance: UCR score tolerance in steps (100, Wu & Keogh 2021).
-        vus_max_window: largest VUS buffer (100, matching the UCR tolerance).
+        tolerance: UCR score tolerance in steps (100, Wu & Keogh 2021 / KDD Cup 2021); the
+            floor of the Rewicki et al. 2023 rule, whose tolerance is max(anomaly length, 100).
+        vus_buffer: VUS buffer rule (:func:`tsdividend.metrics.vus_max_window`): "fixed"
+            (default: ``vus_max_window`` for every series, so no dataset's metric depends on a
+            period estimate; fixed before any score was read) or "period" (the VUS authors'
+            setting: 2 x the dominant period of the first channel's training part).
+        vus_max_window: largest VUS buffer of the "fixed" rule (100: buffers l = 0..100, soft
+            labels reach l // 2 <= 50 steps beyond an anomaly; the value of the first
+            implementation, kept so stores stay comparable).
         embed_batch_size: windows per encoder forward pass (256).
         regime: "probe" (frozen encoder) or "finetune" (encoder + decoder end to end).
         encoder_lr: fine-tune AdamW learning rate of the encoder (1e-4: the seed paper's
             PatchTST-MAE rate, a tenth of the decoder's; weight decay is decoder_weight_decay).
-        finetune_max_epochs: fine-tune epochs at most (200, the decoder's cap: a short UCR
-            prefix gives a handful of fitting windows, i.e. one or two steps per epoch).
+        finetune_steps, finetune_warmup, finetune_eval_every, finetune_patience,
+            finetune_grad_clip: the fine-tune's step budget (AdamW updates, warm-up + cosine,
+            validation reconstruction error every ``finetune_eval_every`` updates, early stop
+            after ``finetune_patience`` updates without improvement; docs/protocols.md,
+            "Fine-tune budgets").
+        finetune_lp: LP-FT (Kumar et al. 2022): start from the probe's decoder fitted on the
+            frozen encoder (True) or from the seeded random decoder (False).
         finetune_batch_sizes: candidate windows per fine-tune step; one fine-tune per candidate
             and the lowest validation reconstruction error wins (small batches give several steps
             per epoch when a short training prefix yields fewer than ten fitting windows).
@@ -136,18 +162,26 @@ class AnomalyConfig:
     decoder_patience: int = 5
     decoder_batch_size: int = 64
     tolerance: int = 100
+    vus_buffer: str = "fixed"
     vus_max_window: int = 100
     embed_batch_size: int = 256
     regime: str = "probe"
     encoder_lr: float = 1e-4
-    finetune_max_epochs: int = 200
+    finetune_steps: int = 1000
+    finetune_warmup: int = 50
+    finetune_eval_every: int = 10
+    finetune_patience: int = 300
+    finetune_grad_clip: float | None = 1.0
+    finetune_lp: bool = True
     finetune_batch_sizes: tuple[int, ...] = (4, 16)
 
     def __post_init__(self) -> None:
         for name in ("context", "k", "decoder_max_epochs", "decoder_patience"):
             check_int(name, getattr(self, name), 1)
-        for name in ("decoder_batch_size", "embed_batch_size", "finetune_max_epochs"):
+        for name in ("decoder_batch_size", "embed_batch_size"):
             check_int(name, getattr(self, name), 1)
+        StepBudget(self.finetune_steps, self.finetune_warmup, self.finetune_eval_every,
+                   self.finetune_patience, self.finetune_grad_clip)
         object.__setattr__(self, "finetune_batch_sizes", tuple(self.finetune_batch_sizes))
         if not self.finetune_batch_sizes:
             raise ConfigError("finetune_batch_sizes must list at least one batch size")
@@ -155,6 +189,8 @@ class AnomalyConfig:
             check_int("finetune_batch_sizes entry", bs, 1)
         check_int("tolerance", self.tolerance, 0)
         check_int("vus_max_window", self.vus_max_window, 0)
+        if self.vus_buffer not in VUS_BUFFERS:
+            raise ConfigError(f"vus_buffer {self.vus_buffer!r} unknown; valid: {list(VUS_BUFFERS)}")
         if not 0.0 < self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if not (self.decoder_lr > 0 and self.encoder_lr > 0 and self.decoder_weight_decay >= 0):
@@ -181,12 +217,12 @@ def anomaly_scores(
 
     Returns:
         ``{"recon": (n_test,), "knn": (n_test,)}`` scores (higher = more anomalous) and details
-        (window length, window counts, decoder_epochs = the selected epoch; fine-tune also
-        epochs_run).
+        (window length, window counts, decoder_epochs = the selected decoder epoch of the probe /
+        of the LP stage; fine-tune also best_step, budget_steps, converged and the curve).
     """
     dev = pick_device(device)
     lay = _layout(encoder, dataset, cfg)
-    extra: dict[str, int] = {}
+    extra: dict = {}
     if cfg.regime == "finetune":
         # One fine-tune per candidate batch size; the lowest validation error wins (no label and
         # no test value is read).
@@ -195,8 +231,8 @@ def anomaly_scores(
             for bs in cfg.finetune_batch_sizes
         ]
         bs, (encoder, decoder, summary) = min(runs, key=lambda r: r[1][2]["val_loss"])
-        epochs = int(summary["best_epoch"])
-        extra = {"epochs_run": int(summary["epochs_run"]), "finetune_batch_size": bs}
+        epochs = int(summary["lp_epochs"])  # the LP decoder's epochs; the FT step is best_step
+        extra = {**summary, "finetune_batch_size": bs}
     encoder = encoder.to(dev).eval()
     (ta, tb), width, n_fit, n_val = lay.test, lay.width, lay.n_fit, lay.n_val
     train = _encode(encoder, lay.x, lay.m, lay.train_starts, width, cfg.embed_batch_size)
@@ -225,15 +261,27 @@ def anomaly_scores(
     return scores, details
 
 
+def vus_buffer(dataset: Dataset, cfg: AnomalyConfig) -> tuple[int, str]:
+    """The VUS ``max_window`` of a dataset under ``cfg.vus_buffer``, from the first channel's
+    observed training part only (no test value, no label); see
+    :func:`tsdividend.metrics.vus_max_window`."""
+    a, b = dataset.time_splits["train"]
+    prefix = np.where(dataset.mask[0, 0, a:b], dataset.X[0, 0, a:b], np.nan).astype(np.float64)
+    return vus_max_window(cfg.vus_buffer, prefix, cfg.vus_max_window)
+
+
 def _metric_values(
-    dataset: Dataset, labels: np.ndarray, score: np.ndarray, cfg: AnomalyConfig
+    dataset: Dataset, labels: np.ndarray, score: np.ndarray, cfg: AnomalyConfig, window: int
 ) -> dict[str, float]:
-    """{metric name: value} for one scorer's test scores (UCR archive vs NAB/MSL sets). The UCR
-    anomaly is ``[begin of the first labelled run, end of the last)`` (the archive has one)."""
+    """{metric name: value} for one scorer's test scores (UCR archive vs NAB/MSL sets), VUS with
+    buffers 0..``window``. The UCR anomaly is ``[begin of the first labelled run, end of the
+    last)`` (the archive has one)."""
     segs = segments(labels)
+    begin, end = int(segs[0, 0]), int(segs[-1, 1])
     fns: dict[str, Callable[[], float]] = {
-        "ucr_score": lambda: ucr_score(score, int(segs[0, 0]), int(segs[-1, 1]), cfg.tolerance),
-        "vus_pr": lambda: vus(labels, score, cfg.vus_max_window)[1],
+        "ucr_score_kdd21": lambda: ucr_score_kdd21(score, begin, end, cfg.tolerance),
+        "ucr_score_rewicki23": lambda: ucr_score_rewicki23(score, begin, end, cfg.tolerance),
+        "vus_pr": lambda: vus(labels, score, window)[1],
         "auc_pr": lambda: auc_pr(labels, score),
         "auc_roc": lambda: auc_roc(labels, score),
         "best_f1": lambda: best_f1(labels, score),
@@ -282,9 +330,11 @@ def evaluate_anomaly(
     labels = dataset.y[0, ta:tb].astype(np.int64)  # the one read of the test labels
     if not labels.any():
         raise ValueError(f"{dataset.name}: no labelled anomaly in the test part; cannot score")
-    values = {s: _metric_values(dataset, labels, scores[s], cfg) for s in SCORERS}
+    window, how = vus_buffer(dataset, cfg)
+    values = {s: _metric_values(dataset, labels, scores[s], cfg, window) for s in SCORERS}
     wall = time.perf_counter() - t0
-    extra = {**details, "n_test": tb - ta, "config": describe(cfg)}
+    extra = {**details, "n_test": tb - ta, "config": describe(cfg), "vus_buffer": cfg.vus_buffer,
+             "vus_max_window": window, "vus_window_rule": how}  # fmt: skip
     return [
         ResultRow(
             **encoder.row_fields(),

@@ -1,4 +1,4 @@
-"""End-to-end anomaly fine-tuning: encoder + linear decoder on the normal training windows.
+"""End-to-end anomaly fine-tuning: LP-FT of encoder + linear decoder on the normal training windows.
 
 ``regime="finetune"`` of :mod:`tsdividend.tasks.anomaly` (its module docstring describes the
 protocol); :func:`finetune_anomaly` is importable from there as before. Windows and the decoder's
@@ -17,7 +17,8 @@ from torch import nn
 from tsdividend.data.dataset import Dataset
 from tsdividend.device import pick_device
 from tsdividend.encoder import Encoder
-from tsdividend.tasks.anomaly_windows import _layout, _new_decoder, _slice
+from tsdividend.tasks.anomaly_windows import _encode, _fit_decoder, _layout, _new_decoder, _slice
+from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps
 
 if TYPE_CHECKING:
     from tsdividend.tasks.anomaly import AnomalyConfig
@@ -39,13 +40,19 @@ def _window_loss(
 def finetune_anomaly(
     encoder: Encoder, dataset: Dataset, cfg: AnomalyConfig, seed: int, *, device: str = "auto",
     batch_size: int | None = None,
-) -> tuple[Encoder, nn.Linear, dict[str, float]]:  # fmt: skip
-    """Train a COPY of ``encoder`` and the linear decoder end to end on the normal training
-    windows (module docstring, "finetune"); reads no labels and never modifies ``encoder``.
+) -> tuple[Encoder, nn.Linear, dict]:  # fmt: skip
+    """LP-FT of a COPY of ``encoder`` and the linear decoder on the normal training windows
+    (module docstring); reads no labels and never modifies ``encoder``.
+
+    LP: the probe's decoder (:func:`~tsdividend.tasks.anomaly_windows._fit_decoder`) on the
+    frozen tokens of the fitting windows, early-stopped on the validation windows; FT: encoder +
+    decoder from there through :func:`~tsdividend.tasks.finetune.train_by_steps` (validation =
+    mean squared error per observed value of the last, time-ordered training windows).
 
     Returns:
         The fine-tuned encoder copy and decoder with their best-validation weights restored (eval
-        mode), and a summary (best_epoch, epochs_run, val_loss = mean squared error per value).
+        mode), and a summary (best_step, budget_steps, converged, steps_run, val_curve,
+        val_loss = mean squared error per value at best_step, lp_epochs).
     """
     dev = pick_device(device)
     lay = _layout(encoder, dataset, cfg)
@@ -54,42 +61,43 @@ def finetune_anomaly(
         parts = _slice(lay.x, lay.m, starts, lay.width)
         return [torch.from_numpy(np.ascontiguousarray(a)).to(dev) for a in parts]
 
-    (fit_x, fit_m), (val_x, val_m) = (windows(lay.train_starts[: lay.n_fit]),
-                                      windows(lay.train_starts[-lay.n_val :]))  # fmt: skip
+    fit_starts, val_starts = lay.train_starts[: lay.n_fit], lay.train_starts[-lay.n_val :]
+    (fit_x, fit_m), (val_x, val_m) = windows(fit_starts), windows(val_starts)
+    bs = cfg.finetune_batch_sizes[0] if batch_size is None else batch_size
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(seed)  # dropout draws from the global RNG: seed it, restore after
         enc = copy.deepcopy(encoder).to(dev)
         gen = torch.Generator().manual_seed(seed)
-        n_values = enc.patchify(fit_x[:1], fit_m[:1]).values.shape[-1]  # P of any tokenizer
-        decoder = _new_decoder(enc.config.d_model, n_values, gen, dev)
-        opt = torch.optim.AdamW(
-            [{"params": enc.parameters(), "lr": cfg.encoder_lr},
-             {"params": decoder.parameters(), "lr": cfg.decoder_lr}],
-            weight_decay=cfg.decoder_weight_decay,
-        )  # fmt: skip
-        best, best_epoch, best_state, epoch, bad = float("inf"), 0, None, 0, 0
-        bs = cfg.finetune_batch_sizes[0] if batch_size is None else batch_size
-        for epoch in range(1, cfg.finetune_max_epochs + 1):
-            enc.train()
-            for j in torch.randperm(fit_x.shape[0], generator=gen).to(dev).split(bs):
-                total, count = _window_loss(enc, decoder, fit_x[j], fit_m[j])
-                opt.zero_grad(set_to_none=True)
-                (total / count.clamp_min(1)).backward()
-                opt.step()
-            enc.eval()
-            with torch.no_grad():  # every validation window, no batch dropped
-                sums = [_window_loss(enc, decoder, val_x[i : i + bs], val_m[i : i + bs])
-                        for i in range(0, val_x.shape[0], bs)]  # fmt: skip
-                val = float(sum(t for t, _ in sums) / max(float(sum(c for _, c in sums)), 1.0))
-            if val < best:
-                best, best_epoch, bad = val, epoch, 0
-                best_state = copy.deepcopy((enc.state_dict(), decoder.state_dict()))
-            else:
-                bad += 1
-                if bad >= cfg.decoder_patience:
-                    break
-    assert best_state is not None  # the first epoch always improves on +inf
-    enc.load_state_dict(best_state[0])
-    decoder.load_state_dict(best_state[1])
-    summary = {"best_epoch": best_epoch, "epochs_run": epoch, "val_loss": best}
-    return enc.eval(), decoder, summary
+        lp_epochs = 0
+        if cfg.finetune_lp:  # the probe's decoder on the frozen copy: step 0 IS the probe
+            enc.eval()  # frozen features: no dropout (the engine switches to train mode)
+            frozen = _encode(enc, lay.x, lay.m, np.r_[fit_starts, val_starts], lay.width,
+                             cfg.embed_batch_size)  # fmt: skip
+            decoder, lp_epochs = _fit_decoder(frozen, lay.n_fit, cfg, seed, dev)
+        else:
+            n_values = enc.patchify(fit_x[:1], fit_m[:1]).values.shape[-1]  # P of any tokenizer
+            decoder = _new_decoder(enc.config.d_model, n_values, gen, dev)
+        model = nn.ModuleDict({"encoder": enc, "decoder": decoder})
+        opt = adamw([{"params": enc.parameters(), "lr": cfg.encoder_lr},
+                     {"params": decoder.parameters(), "lr": cfg.decoder_lr}],
+                    cfg.decoder_weight_decay)  # fmt: skip
+        order: list[torch.Tensor] = []
+
+        def loss_fn() -> torch.Tensor:
+            if not order:  # a fresh seeded permutation once the last one is used up
+                order.extend(reversed(torch.randperm(fit_x.shape[0], generator=gen).split(bs)))
+            j = order.pop().to(dev)
+            total, count = _window_loss(enc, decoder, fit_x[j], fit_m[j])
+            return total / count.clamp_min(1)
+
+        def val_fn() -> float:  # every validation window, no batch dropped
+            sums = [_window_loss(enc, decoder, val_x[i : i + bs], val_m[i : i + bs])
+                    for i in range(0, val_x.shape[0], bs)]  # fmt: skip
+            return float(sum(t for t, _ in sums) / max(float(sum(c for _, c in sums)), 1.0))
+
+        budget = StepBudget(cfg.finetune_steps, cfg.finetune_warmup, cfg.finetune_eval_every,
+                            cfg.finetune_patience, cfg.finetune_grad_clip)  # fmt: skip
+        out = train_by_steps([Run(model, opt, loss_fn, val_fn)], budget, higher_is_better=False)
+    summary = {**out.summary(), "val_loss": out.best_score, "lp": cfg.finetune_lp,
+               "lp_epochs": lp_epochs}  # fmt: skip
+    return enc.eval(), decoder.eval(), summary

@@ -1,15 +1,18 @@
 """Classification protocol (UCR univariate, UEA multivariate): probe, few-shot and fine-tune.
 
 * ``regime="probe"``: frozen embeddings (computed once per (encoder, dataset), see
-  :mod:`tsdividend.tasks.probe`), standardised with training statistics; logistic regression
-  (lbfgs) or, with ``classifier="svm"``, the TS2Vec protocol (RBF SVM, gamma "scale"; Yue et al.
-  2022) with C from 1e-4..1e4 chosen by accuracy on a stratified validation split of TRAIN (TS2Vec
-  used 5-fold CV on train: a held-out split is the same idea and cheaper), refit on all of train,
-  test scored once. Few-shot rows come with it: k in ``shots`` series per class, ``draws`` seeded
-  draws, probe on the k-shot support set only, scored on the full test set.
-* ``regime="finetune"``: the encoder module (pretrained weights, or a random init for ``scratch``)
-  plus a linear head on THE pooled embedding, AdamW + cross-entropy on mini-batches, early stopping
-  on validation accuracy, best-validation weights restored, test scored once.
+  :mod:`tsdividend.tasks.probe`); the training rows are put into a content-based canonical order
+  (row order cannot matter); standardised logistic regression (lbfgs, default) or RBF SVM
+  (``classifier="svm"``) with C from 1e-4..1e4 chosen by stratified k-fold CV on TRAIN (k =
+  min(5, smallest class)), or ``classifier="ts2vec"``: TS2Vec's SVM protocol as published (Yue et
+  al. 2022: no scaler, C grid with inf, 5-fold CV, C = inf for tiny train sets); refit on all of
+  train, test scored once. Few-shot rows come with it: k in ``shots`` series per class,
+  ``draws`` seeded draws (from the canonical order), probe on the k-shot support set only,
+  scored on the full test set.
+* ``regime="finetune"``: LP-FT of the encoder module (pretrained weights, or a random init for
+  ``scratch``) plus a linear head on THE pooled embedding, on a step budget with the step chosen
+  by stratified k-fold cross-validation on TRAIN, refit on all of train, test scored once
+  (:mod:`tsdividend.tasks.classification_finetune`).
 
 Multivariate data: the encoder is channel-independent and THE pooling concatenates channels.
 Series longer than the encoder's context are windowed and pooled (``probe.max_window``).
@@ -21,34 +24,33 @@ Metrics: accuracy and balanced accuracy. Row metric names: ``accuracy`` / ``bala
 
 from __future__ import annotations
 
-import copy
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import Tensor, nn
 
 from tsdividend.config import ConfigError, check_int
 from tsdividend.data import Dataset
-from tsdividend.device import pick_device
-from tsdividend.encoder import Encoder
 from tsdividend.metrics import accuracy, balanced_accuracy
 from tsdividend.results.row import ResultRow
-from tsdividend.tasks.base import EncoderUnderTest, stratified_split
+from tsdividend.tasks.base import EncoderUnderTest
+from tsdividend.tasks.classification_finetune import (  # noqa: F401 (re-exported)
+    WindowedClassifier,
+    finetune,
+    finetune_rows,
+)
+from tsdividend.tasks.finetune import StepBudget
 from tsdividend.tasks.probe import (
     C_GRID,
     CLASSIFIERS,
     DEFAULT_CACHE,
     EmbeddingCache,
+    canonical_order,
     few_shot_indices,
     fit_few_shot,
     fit_probe,
-    max_window,
-    pool_windows,
     result_rows,
-    split_windows,
     t_interval,
 )  # fmt: skip
 
@@ -61,20 +63,32 @@ class ClassificationConfig:
 
     Attributes:
         regime: "probe" (frozen encoder) or "finetune" (end to end).
-        classifier: probe classifier, "logistic" or "svm" (TS2Vec protocol).
+        classifier: probe classifier: "logistic", "svm" (standardised RBF SVM) or "ts2vec"
+            (TS2Vec's ``fit_svm`` as published; it ignores ``c_grid``, ``fixed_C``,
+            ``probe_folds`` and ``probe_repeats`` and uses its own grid with C = inf).
         c_grid: C values searched (TS2Vec's 1e-4..1e4, powers of ten).
+        probe_folds: at most this many stratified CV folds for the probe's C (5, as TS2Vec); k =
+            min(probe_folds, smallest class count), ``fixed_C`` when that is < 2.
+        probe_repeats: fold draws averaged by the full-train probe's search (1; 5 made the chosen
+            C depend less on the fold draw at ~3.5x the probe time, docs/protocols.md).
         val_fraction: share of each class of TRAIN held out for selection (0.2, a common choice;
             classes with one member stay in the fitting part).
-        fixed_C: C when no selection is possible (1-shot, or no validation split): 1.0, the
-            scikit-learn default.
+        fixed_C: probe C when no selection is possible (1-shot, a class with one series): 1.0,
+            the scikit-learn default.
         max_iter: lbfgs iterations (2000: enough for standardised 128..3072-d features).
         shots: few-shot k values (NuTime / TS2Vec-style 1, 5, 10); () turns few-shot off.
         draws: few-shot draws per k (10, the issue's minimum).
         embed_batch_size: series per forward pass when embedding.
         lr, weight_decay: AdamW for fine-tuning (1e-3; 0.05 from NuTime's fine-tune config).
         batch_size: fine-tune mini-batch (32: small UCR training sets still get several steps).
-        max_epochs, patience: fine-tune epochs and early-stopping patience on validation
-            accuracy (40 and 10: CPU-friendly; NuTime used 500 and 64 on GPUs).
+        steps, warmup, eval_every, patience, grad_clip: the fine-tune's step budget
+            (:class:`~tsdividend.tasks.finetune.StepBudget`; defaults and the rule that chose
+            them: docs/protocols.md, "Fine-tune budgets").
+        folds: at most this many stratified folds of TRAIN select the step and the LP head's C
+            (k = min(folds, smallest class count)); repeats: repeated stratified splits
+            (``val_fraction``) when a class has a single member.
+        lp: LP-FT (Kumar et al. 2022): start from the logistic probe's head (True), or a random
+            head (False, the plain fine-tune).
     """
 
     regime: str = "probe"
@@ -82,6 +96,8 @@ class ClassificationConfig:
     c_grid: tuple[float, ...] = C_GRID
     val_fraction: float = 0.2
     fixed_C: float = 1.0
+    probe_folds: int = 5
+    probe_repeats: int = 1
     max_iter: int = 2000
     shots: tuple[int, ...] = (1, 5, 10)
     draws: int = 10
@@ -89,8 +105,14 @@ class ClassificationConfig:
     lr: float = 1e-3
     weight_decay: float = 0.05
     batch_size: int = 32
-    max_epochs: int = 40
-    patience: int = 10
+    steps: int = 1000
+    warmup: int = 50
+    eval_every: int = 10
+    patience: int = 300
+    grad_clip: float | None = 1.0
+    folds: int = 5
+    repeats: int = 5
+    lp: bool = True
 
     def __post_init__(self) -> None:
         if self.regime not in REGIMES:
@@ -106,9 +128,14 @@ class ClassificationConfig:
                               f"{self.fixed_C}, {self.lr}, {self.weight_decay}")  # fmt: skip
         for k in self.shots:
             check_int("shots", k, 1)
+        check_int("probe_folds", self.probe_folds, 2)
+        check_int("probe_repeats", self.probe_repeats, 1)
         for name, low in (("draws", 1), ("max_iter", 1), ("embed_batch_size", 1),
-                          ("batch_size", 1), ("max_epochs", 1), ("patience", 1)):  # fmt: skip
+                          ("batch_size", 1), ("folds", 2), ("repeats", 1)):  # fmt: skip
             check_int(name, getattr(self, name), low)
+        if not isinstance(self.lp, bool):
+            raise ConfigError(f"lp must be a bool, got {self.lp!r}")
+        StepBudget(self.steps, self.warmup, self.eval_every, self.patience, self.grad_clip)
 
 
 def evaluate_classification(
@@ -131,19 +158,23 @@ def evaluate_classification(
     """
     _check_inputs(encoder, dataset, cfg.regime)
     if cfg.regime == "finetune":
-        return _finetune_rows(encoder, dataset, cfg, seed, device)
+        return finetune_rows(encoder, dataset, cfg, seed, device)
     start = time.perf_counter()
     emb = (DEFAULT_CACHE if cache is None else cache).get(encoder, seed, dataset, device=device,
                                        batch_size=cfg.embed_batch_size)  # fmt: skip
     tr, te = dataset.splits["train"], dataset.splits["test"]
+    # Canonical (content-based) order: the probe AND the few-shot draws see the same rows in the
+    # same order however the dataset listed them.
+    tr = tr[canonical_order(emb.Z[tr], dataset.y[tr])]
     Z_train, y_train, Z_test, y_test = emb.Z[tr], dataset.y[tr], emb.Z[te], dataset.y[te]
     fit = fit_probe(Z_train, y_train, Z_test, classifier=cfg.classifier, grid=cfg.c_grid,
-                    val_fraction=cfg.val_fraction, seed=seed, fixed_C=cfg.fixed_C,
-                    max_iter=cfg.max_iter)  # fmt: skip
+                    max_folds=cfg.probe_folds, repeats=cfg.probe_repeats, seed=seed,
+                    fixed_C=cfg.fixed_C, max_iter=cfg.max_iter)  # fmt: skip
     values = {"accuracy": accuracy(y_test, fit.pred),
               "balanced_accuracy": balanced_accuracy(y_test, fit.pred)}  # fmt: skip
-    extra = {"C": fit.C, "val_accuracy": fit.val_score, "selection": fit.selection,
-             "classifier": cfg.classifier, "n_train": int(tr.size), "n_val": int(fit.val_idx.size),
+    extra = {"C": fit.C, "cv_accuracy": fit.cv_score, "cv_folds": fit.cv_folds,
+             "cv_repeats": fit.cv_repeats, "selection": fit.selection,
+             "classifier": cfg.classifier, "n_train": int(tr.size), "n_fit": fit.n_fit,
              "n_test": int(te.size), "embed_seconds": emb.seconds}  # fmt: skip
     rows = result_rows(encoder, "classification", dataset.name, "probe", seed, values,
                        wall_seconds=time.perf_counter() - start, eval_config=cfg,
@@ -184,13 +215,15 @@ def _few_shot_rows(
     per_metric: dict[str, dict] = {}
     for draw in range(cfg.draws):
         idx = few_shot_indices(y_train, k, np.random.default_rng([seed, k, draw]))
-        pred, C = fit_few_shot(Z_train[idx], y_train[idx], Z_test, k, classifier=cfg.classifier,
-                               grid=cfg.c_grid, seed=seed, fixed_C=cfg.fixed_C,
-                               max_iter=cfg.max_iter)  # fmt: skip
+        fit = fit_few_shot(Z_train[idx], y_train[idx], Z_test, k, classifier=cfg.classifier,
+                           grid=cfg.c_grid, seed=seed, fixed_C=cfg.fixed_C, max_iter=cfg.max_iter,
+                           max_folds=cfg.probe_folds)  # fmt: skip
+        pred = fit.pred
         for name, fn in (("accuracy", accuracy), ("balanced_accuracy", balanced_accuracy)):
             scores[name].append(fn(y_test, pred))
             values[f"{name}@{k}shot/draw{draw}"] = scores[name][-1]
-            per_metric[f"{name}@{k}shot/draw{draw}"] = {"C": C, "draw": draw}
+            info = {"C": fit.C, "cv_folds": fit.cv_folds, "selection": fit.selection}
+            per_metric[f"{name}@{k}shot/draw{draw}"] = {**info, "draw": draw}
     for name, vals in scores.items():
         mean, low, high = t_interval(np.asarray(vals))
         values[f"{name}@{k}shot"] = mean
@@ -200,111 +233,3 @@ def _few_shot_rows(
     return result_rows(encoder, "classification", dataset.name, "probe", seed, values,
                        wall_seconds=time.perf_counter() - start, eval_config=cfg, extra=extra,
                        per_metric_extra=per_metric)  # fmt: skip
-
-
-class WindowedClassifier(nn.Module):
-    """Encoder + linear head on THE pooled embedding of (B, W, C, L) windowed series.
-
-    Args:
-        encoder: the (trainable) encoder.
-        n_channels, n_classes: C and the number of classes.
-        generator: draws the head's initial weights.
-    """
-
-    def __init__(
-        self, encoder: Encoder, n_channels: int, n_classes: int, generator: torch.Generator
-    ) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.head = nn.Linear(encoder.embedding_dim(n_channels), n_classes)
-        bound = 1.0 / self.head.in_features**0.5  # nn.Linear's default range, drawn reproducibly
-        with torch.no_grad():
-            self.head.weight.uniform_(-bound, bound, generator=generator)
-            self.head.bias.zero_()
-
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        """(B, W, C, L) windows + bool mask -> (B, n_classes) logits."""
-        b, w, c, length = x.shape
-        z = self.encoder.embed(x.reshape(b * w, c, length), mask.reshape(b * w, c, length))
-        return self.head(pool_windows(z.reshape(b, w, -1), mask.sum(-1)))
-
-
-def _predict(model: WindowedClassifier, x: Tensor, m: Tensor, batch_size: int) -> np.ndarray:
-    """Class ids for every series (eval mode, no gradient, last partial batch included)."""
-    model.eval()
-    with torch.inference_mode():
-        out = [model(x[i : i + batch_size], m[i : i + batch_size]).argmax(-1)
-               for i in range(0, x.shape[0], batch_size)]  # fmt: skip
-    return torch.cat(out).cpu().numpy()
-
-
-def finetune(
-    encoder: EncoderUnderTest, train: Dataset, cfg: ClassificationConfig, seed: int,
-    device: str = "auto",
-) -> tuple[WindowedClassifier, dict]:  # fmt: skip
-    """Train encoder + head on ``train`` with early stopping on a stratified validation split.
-
-    Dropout draws from torch's global RNG, so the run happens inside ``torch.random.fork_rng``
-    seeded with ``seed``: reproducible without touching the caller's RNG state. Without a
-    validation split (every class a singleton) all ``max_epochs`` run and the last weights stay.
-
-    Returns:
-        The model with its best-validation weights restored, and a summary dict (best_epoch,
-        epochs_run, val_accuracy, n_fit, n_val, fit_idx, val_idx).
-    """
-    dev = pick_device(device)
-    fit_idx, val_idx = stratified_split(train.y, cfg.val_fraction, seed)
-    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-        torch.manual_seed(seed)
-        enc = encoder.encoder(seed)
-        Xw, mw = split_windows(train.X, train.mask, max_window(enc))
-        x, m = torch.from_numpy(Xw).to(dev), torch.from_numpy(mw).to(dev)
-        y = torch.from_numpy(train.y).to(dev)
-        gen = torch.Generator().manual_seed(seed)
-        model = WindowedClassifier(enc, train.n_channels, len(train.classes), gen).to(dev)
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        best_acc, best_epoch, best_state, epoch = -1.0, -1, None, -1
-        for epoch in range(cfg.max_epochs):
-            model.train()
-            order = torch.from_numpy(fit_idx)[torch.randperm(fit_idx.size, generator=gen)]
-            for i in range(0, order.numel(), cfg.batch_size):
-                b = order[i : i + cfg.batch_size].to(dev)
-                loss = nn.functional.cross_entropy(model(x[b], m[b]), y[b])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            if val_idx.size == 0:
-                best_epoch = epoch
-                continue
-            vi = torch.from_numpy(val_idx).to(dev)
-            acc = accuracy(train.y[val_idx], _predict(model, x[vi], m[vi], cfg.batch_size))
-            if acc > best_acc:  # strict: ties keep the earlier (shorter-trained) epoch
-                best_acc, best_epoch, best_state = acc, epoch, copy.deepcopy(model.state_dict())
-            elif epoch - best_epoch >= cfg.patience:
-                break
-        if best_state is not None:
-            model.load_state_dict(best_state)
-    summary = {"best_epoch": best_epoch, "epochs_run": epoch + 1,
-               "val_accuracy": best_acc if val_idx.size else float("nan"),
-               "n_fit": int(fit_idx.size), "n_val": int(val_idx.size),
-               "fit_idx": fit_idx, "val_idx": val_idx}  # fmt: skip
-    return model, summary
-
-
-def _finetune_rows(
-    encoder: EncoderUnderTest, dataset: Dataset, cfg: ClassificationConfig, seed: int, device: str
-) -> list[ResultRow]:
-    start = time.perf_counter()
-    model, summary = finetune(encoder, dataset.subset("train"), cfg, seed, device)
-    test = dataset.subset("test")
-    Xw, mw = split_windows(test.X, test.mask, max_window(model.encoder))
-    dev = next(model.parameters()).device
-    pred = _predict(model, torch.from_numpy(Xw).to(dev), torch.from_numpy(mw).to(dev),
-                    cfg.batch_size)  # fmt: skip
-    values = {"accuracy": accuracy(test.y, pred),
-              "balanced_accuracy": balanced_accuracy(test.y, pred)}  # fmt: skip
-    extra = {k: v for k, v in summary.items() if not k.endswith("_idx")}
-    extra["n_test"] = int(test.y.size)
-    return result_rows(encoder, "classification", dataset.name, "finetune", seed, values,
-                       wall_seconds=time.perf_counter() - start, eval_config=cfg,
-                       extra=extra)  # fmt: skip

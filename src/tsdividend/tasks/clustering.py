@@ -10,7 +10,7 @@ per metric and seed; repeat seeds to measure the k-means variance.
 
 Regimes: ``probe`` clusters the frozen embeddings (its baseline is the frozen ``random``
 encoder). ``finetune`` first fine-tunes the encoder with the classification protocol's fine-tune
-on the TRAIN split (train labels only, early stopping on its validation part), then clusters the
+on the TRAIN split (train labels only; LP-FT, step chosen by k-fold CV on train), then clusters the
 test embeddings of the fine-tuned encoder; its baseline is ``scratch`` (the same from a random
 init). It measures how well a supervised fine-tune from each start organises unseen series.
 """
@@ -51,7 +51,8 @@ class ClusteringConfig:
         standardize: z-score each embedding feature before k-means (True).
         embed_batch_size: series per forward pass when embedding.
         regime: "probe" (frozen encoder) or "finetune" (classification fine-tune on train first).
-        finetune: the fine-tune settings (the classification protocol's defaults).
+        finetune: the fine-tune settings (the classification protocol's defaults; the rows
+            carry its best_step, budget_steps and converged).
     """
 
     split: str = "test"
@@ -132,7 +133,7 @@ def evaluate_clustering(
         model, summary = finetune(encoder, dataset.subset("train"), cfg.finetune, seed, device)
         tuned = Embedder(model.encoder, device=device, batch_size=cfg.embed_batch_size)
         Z = embed_series(tuned, dataset.X[idx], dataset.mask[idx], max_window(model.encoder))
-        extra.update(best_epoch=summary["best_epoch"], val_accuracy=summary["val_accuracy"])
+        extra.update({k: v for k, v in summary.items() if k != "val_curve"})
     y = dataset.y[idx]
     k = int(np.unique(y).size)
     labels = cluster_features(Z, k, seed, n_init=cfg.n_init, max_iter=cfg.max_iter,

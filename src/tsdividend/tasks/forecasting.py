@@ -7,8 +7,10 @@ every test window is used), channel-independent (each channel one univariate ser
 encoder, one head per horizon shared by the channels), RevIN-style: the head predicts in the
 window's instance-normalised space and is de-normalised with the window's mean/std for every
 tokenizer, so losses and metrics are on the standardised scale. Probe = closed-form weighted
-ridge on cached tokens with the penalty chosen on validation; fine-tune = encoder + head end to
-end with early stopping on validation. Test windows are read after every choice is made.
+ridge on cached tokens with the penalty chosen on validation; fine-tune = LP-FT: the ridge head
+on the frozen encoder first, then encoder + head end to end on a step budget (warm-up + cosine),
+the step chosen on the time-ordered validation span. Test windows are read after every choice
+is made.
 
 Code layout: this module holds the settings, the ridge probe and :func:`evaluate_forecasting`;
 :mod:`tsdividend.tasks.forecasting_windows` the windows (:func:`window_starts`, :func:`gather`,
@@ -32,6 +34,7 @@ from tsdividend.encoder import Encoder
 from tsdividend.metrics import METRICS
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.base import EncoderUnderTest
+from tsdividend.tasks.finetune import StepBudget
 from tsdividend.tasks.forecasting_finetune import ForecastModel, _finetune_one
 from tsdividend.tasks.forecasting_windows import (
     _train_starts,
@@ -88,10 +91,14 @@ class ForecastingConfig:
         max_train_windows: seeded subsample of the (strided) train windows; None = all.
         batch_size: windows per forward pass (each carries C series).
         ridge_alphas: probe penalties, relative to the mean eigenvalue of the Gram matrix.
-        epochs, patience: fine-tune epochs and early-stopping patience (validation MSE).
-        windows_per_epoch: train windows drawn (seeded, without replacement) per fine-tune epoch.
+        steps, warmup, eval_every, patience: the fine-tune's step budget (AdamW updates of
+            ``batch_size`` windows drawn from seeded permutations of the train pool; warm-up +
+            cosine; validation MSE every ``eval_every`` updates; early stop after ``patience``
+            updates without improvement; defaults: docs/protocols.md, "Fine-tune budgets").
+        lp: LP-FT (Kumar et al. 2022): start the head at the probe's ridge solution (True) or
+            at zero (False: the first forecast is the window mean).
         lr_head, lr_encoder, weight_decay: AdamW settings of the fine-tune (seed paper: head lrs
-            1e-4..4e-4 over 20 full epochs and wd 1e-4; fewer, shorter epochs here, so 1e-3).
+            1e-4..4e-4 over 20 full epochs and wd 1e-4; fewer updates here, so 1e-3).
         grad_clip: max gradient norm in fine-tuning.
     """
 
@@ -103,9 +110,11 @@ class ForecastingConfig:
     max_train_windows: int | None = None
     batch_size: int = 64
     ridge_alphas: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
-    epochs: int = 10
-    patience: int = 3
-    windows_per_epoch: int = 512
+    steps: int = 2000
+    warmup: int = 100
+    eval_every: int = 50
+    patience: int = 500
+    lp: bool = True
     lr_head: float = 1e-3
     lr_encoder: float = 1e-4
     weight_decay: float = 1e-4
@@ -118,14 +127,7 @@ class ForecastingConfig:
             object.__setattr__(self, "horizons", tuple(self.horizons))
             if not self.horizons:
                 raise ConfigError("horizons must be None (the standard ones) or non-empty")
-        ints = (
-            "train_stride",
-            "val_stride",
-            "batch_size",
-            "epochs",
-            "patience",
-            "windows_per_epoch",
-        )
+        ints = ("train_stride", "val_stride", "batch_size", "steps", "eval_every", "patience")
         for name in (*ints, "lookback", "max_train_windows"):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name), 1)
@@ -138,6 +140,7 @@ class ForecastingConfig:
             _check_number("ridge_alphas", alpha)
         for name in ("lr_head", "lr_encoder", "grad_clip", "weight_decay"):
             _check_number(name, getattr(self, name), allow_zero=name == "weight_decay")
+        StepBudget(self.steps, self.warmup, self.eval_every, self.patience, self.grad_clip)
 
     def resolve(self, dataset_name: str) -> tuple[int, tuple[int, ...]]:
         """(look-back, horizons): the configured ones, else the dataset's standard ones."""

@@ -1,12 +1,14 @@
-"""End-to-end forecasting fine-tune: encoder + linear head per horizon, early-stopped.
+"""End-to-end forecasting fine-tune: LP-FT of encoder + linear head per horizon on a step budget.
 
 ``regime="finetune"`` of :mod:`tsdividend.tasks.forecasting` (its module docstring and
 docs/protocols.md describe the protocol); :class:`ForecastModel` is importable from there as before.
+LP-FT (Kumar et al. 2022): the head starts at the probe's ridge solution on the frozen encoder,
+then encoder + head train through :func:`tsdividend.tasks.finetune.train_by_steps` (warm-up +
+cosine, early stopping on the time-ordered validation span's MSE, best state restored).
 """
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +17,7 @@ from torch import Tensor, nn
 
 from tsdividend.encoder import Encoder
 from tsdividend.tasks.base import EncoderUnderTest
+from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps
 from tsdividend.tasks.forecasting_windows import (
     _train_starts,
     check_lookback,
@@ -62,6 +65,30 @@ def _forecast(
     return np.concatenate(out)
 
 
+def _lp_head(
+    model: ForecastModel, series: np.ndarray, starts: tuple[np.ndarray, np.ndarray], lookback: int,
+    h: int, cfg: ForecastingConfig,
+) -> float:  # fmt: skip
+    """LP of LP-FT: the probe's ridge head (penalty chosen on validation) on the frozen encoder,
+    copied into ``model.head`` (same parameterisation). Returns the chosen alpha."""
+    from tsdividend.tasks.forecasting import (  # the probe's ridge; imported late (cycle)
+        encode_windows,
+        fit_ridge,
+        ridge_moments,
+    )
+
+    tr, va = starts
+    tr_cache = encode_windows(model.encoder, series, tr, lookback, cfg.batch_size)
+    va_cache = encode_windows(model.encoder, series, va, lookback, cfg.batch_size)
+    w, b, alpha, _ = fit_ridge(ridge_moments(tr_cache, 0, tr.size), tr_cache,
+                               gather(series, tr + lookback, h), cfg.ridge_alphas,
+                               (va_cache, gather(series, va + lookback, h)))  # fmt: skip
+    with torch.no_grad():
+        model.head.weight.copy_(torch.from_numpy(w.T))
+        model.head.bias.copy_(torch.from_numpy(b))
+    return alpha
+
+
 def _finetune_one(
     eut: EncoderUnderTest,
     series: np.ndarray,
@@ -72,49 +99,47 @@ def _finetune_one(
     seed: int,
     device: torch.device,
 ) -> tuple:
+    """LP-FT of encoder + head for horizon ``h`` on the step budget; validation = the time-ordered
+    validation span (every ``val_stride``-th window); test read after the choice."""
     model = ForecastModel(eut.encoder(seed), lookback, h).to(device)
-    opt = torch.optim.AdamW(
+    pool = _train_starts(spans["train"], lookback, h, cfg, seed)
+    va = window_starts(spans["val"], lookback, h, cfg.val_stride)
+    y_va = gather(series, va + lookback, h)
+    alpha = _lp_head(model, series, (pool, va), lookback, h, cfg) if cfg.lp else None
+    opt = adamw(
         [
             {"params": model.encoder.parameters(), "lr": cfg.lr_encoder},
             {"params": model.head.parameters(), "lr": cfg.lr_head},
         ],
         weight_decay=cfg.weight_decay,
     )
-    pool = _train_starts(spans["train"], lookback, h, cfg, seed)
-    va = window_starts(spans["val"], lookback, h, cfg.val_stride)
-    y_va = gather(series, va + lookback, h)
     rng = np.random.default_rng([seed, h, 7])
-    best, best_epoch, best_state, bad = float("inf"), -1, None, 0
-    for epoch in range(cfg.epochs):
-        model.train()
-        draw = rng.choice(pool, min(cfg.windows_per_epoch, pool.size), replace=False)
-        for i in range(0, draw.size, cfg.batch_size):
-            s = draw[i : i + cfg.batch_size]
-            x = torch.from_numpy(gather(series, s, lookback)).to(device)
-            y = torch.from_numpy(gather(series, s + lookback, h)).to(device)
-            loss = nn.functional.mse_loss(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-        val_mse = float(
-            np.mean((_forecast(model, series, va, lookback, cfg.batch_size) - y_va) ** 2)
-        )
-        if not np.isfinite(val_mse):
-            raise FloatingPointError(f"validation MSE {val_mse} at epoch {epoch} (horizon {h})")
-        if val_mse < best:
-            best, best_epoch, best_state, bad = val_mse, epoch, copy.deepcopy(model.state_dict()), 0
-        else:
-            bad += 1
-            if bad >= cfg.patience:
-                break
-    model.load_state_dict(best_state)
+    order: list[np.ndarray] = []
+
+    def loss_fn() -> Tensor:
+        if not order:  # a fresh permutation of the pool once the last one is used up
+            perm = rng.permutation(pool)
+            bs = min(cfg.batch_size, pool.size)
+            order.extend(perm[i : i + bs] for i in range(0, pool.size - bs + 1, bs))
+            order.reverse()
+        s = order.pop()
+        x = torch.from_numpy(gather(series, s, lookback)).to(device)
+        y = torch.from_numpy(gather(series, s + lookback, h)).to(device)
+        return nn.functional.mse_loss(model(x), y)
+
+    def val_fn() -> float:
+        return float(np.mean((_forecast(model, series, va, lookback, cfg.batch_size) - y_va) ** 2))
+
+    budget = StepBudget(cfg.steps, cfg.warmup, cfg.eval_every, cfg.patience, cfg.grad_clip)
+    out = train_by_steps([Run(model, opt, loss_fn, val_fn)], budget, higher_is_better=False)
     # Selection done: the test windows of this horizon are read now, once.
     te = window_starts(spans["test"], lookback, h)
     pred = _forecast(model, series, te, lookback, cfg.batch_size)
     extra = {
-        "best_epoch": best_epoch,
-        "val_mse": best,
+        **out.summary(),
+        "val_mse": out.best_score,
+        "lp": cfg.lp,
+        "lp_alpha": alpha,
         "n_train": int(pool.size),
         "n_val": int(va.size),
     }

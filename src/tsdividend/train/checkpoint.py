@@ -9,6 +9,9 @@ Layout of a run folder::
       latest.json                                     {"step": 100, "path": "checkpoints/..."}
       encoder.safetensors + encoder.json              the downstream encoder, for load_encoder()
 
+``encoder.json`` and every ``state.json`` carry the run meta: ``train_config``, ``config_hash``,
+versions and ``corpus`` (what the run trained on: ``tsdividend.train.sources.describe_corpus``).
+
 A checkpoint folder is written under a temporary name and renamed into place, then
 ``latest.json`` is replaced atomically, so a kill at any moment leaves the previous checkpoint
 intact and ``latest.json`` always names a complete one. Resuming needs no RNG state: the trainer

@@ -198,6 +198,9 @@ def train(
         "tsdividend_version": __version__,
         "torch_version": torch.__version__,
     }
+    ema = objective.ema_schedule(cfg.steps)  # the resolved EMA rule (docs/objectives.md)
+    if ema is not None:
+        meta["ema"] = ema
     start = 0
     folder = _check_resume(out, cfg, resume)
     if folder is not None:
@@ -208,6 +211,7 @@ def train(
             objective, device_ids=[info.device.index] if info.device.type == "cuda" else None
         )
     source = PretrainSource(cfg.data, cfg.seed, cfg.batch_size)
+    meta["corpus"] = source.describe()  # what the encoder was trained on (report, provenance)
     loader = torch.utils.data.DataLoader(
         ShardStream(source, start, cfg.steps, shards, micro),
         batch_size=None,

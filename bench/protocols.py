@@ -10,6 +10,11 @@ be added):
   first fitted on the frozen random encoder), MiniRocket; the selected step of each fine-tune and
   whether it converged (selected step < budget). Then the issue's targets: scratch fine-tune
   mean >= random probe mean, and no dataset more than 0.05 below its random probe.
+* :func:`section_origin`: MAE pretrained on synthetic and on real windows at the same budget
+  (``--origin-steps`` x ``--origin-batch``, the encoder above, context 336): loss median / max /
+  median of the last 20 logs of each run, and the probe mean accuracy of both encoders and of the
+  random encoder on the same UCR sets (``bench/pretraining_origin.py``; ``--origin-steps 0``
+  skips it).
 
 Every number comes from the library's own protocols (``evaluate_classification`` with the default
 ``ClassificationConfig`` budget unless ``--steps`` etc. override it; ``run_baseline``): every
@@ -18,8 +23,9 @@ root is missing.
 
 Usage: ``python bench/protocols.py [--data-dir ../shared/data] [--encoder quick|default]
 [--datasets ucr/GunPoint,...] [--max-datasets N] [--seed 0] [--threads 1] [--steps N
---patience N --eval-every N --warmup N]``. ``--max-datasets N`` keeps the N sets with the
-smallest (training series x length), a rule that does not look at any score.
+--patience N --eval-every N --warmup N] [--origin-steps 1500 --origin-batch 128]``.
+``--max-datasets N`` keeps the N sets with the smallest (training series x length), a rule that
+does not look at any score.
 """
 
 from __future__ import annotations
@@ -113,7 +119,23 @@ def section_finetune(args: argparse.Namespace) -> None:
     print(f"converged fine-tune rows: {int(arr[:, 4:].sum())}/{arr[:, 4:].size}")
 
 
-SECTIONS = [section_finetune]
+def section_origin(args: argparse.Namespace) -> None:
+    """MAE on synthetic vs real data at one budget: losses and probe accuracy (module docstring)."""
+    if args.origin_steps <= 0:
+        return
+    from pretraining_origin import mae_synthetic_vs_real, print_comparison
+
+    names = args.datasets.split(",") if args.datasets else ucr_names(args.data_dir,
+                                                                      args.max_datasets)
+    print(f"\n## MAE: synthetic vs real pretraining ({args.encoder} encoder, "
+          f"{args.origin_steps} steps x {args.origin_batch}, context 336)\n", flush=True)
+    result = mae_synthetic_vs_real(args.data_dir, args.origin_steps, args.origin_batch,
+                                   encoder=ENCODERS[args.encoder], datasets=names,
+                                   seed=args.seed)  # fmt: skip
+    print_comparison(result)
+
+
+SECTIONS = [section_finetune, section_origin]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--origin-steps", type=int, default=1500, help="0 skips the MAE section")
+    parser.add_argument("--origin-batch", type=int, default=128)
     for name in ("steps", "patience", "eval-every", "warmup"):
         parser.add_argument(f"--{name}", type=int, default=None)
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Shared fixtures: the benchmark data root (skips cleanly when absent)."""
+"""Shared fixtures: the benchmark data root (skips cleanly when absent), planted cell failures."""
 
 from __future__ import annotations
 
@@ -27,3 +27,18 @@ def shared_data() -> Path:
     if root is None:
         pytest.skip("shared benchmark data not found (set TSDIVIDEND_DATA)")
     return root
+
+
+@pytest.fixture
+def fail_random_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every study evaluation cell of the random encoder raises; the other cells run for real."""
+    import tsdividend.study.runner as runner_mod
+
+    real = runner_mod.run_job
+
+    def failing(job):
+        if type(job).__name__ == "EvalJob" and job.cell["encoder_id"] == "random":
+            raise RuntimeError("planted failure")
+        return real(job)
+
+    monkeypatch.setattr(runner_mod, "run_job", failing)

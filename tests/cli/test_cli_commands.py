@@ -193,17 +193,7 @@ def test_run_refuses_bad_arguments(tmp_path, args, words):
         assert w in res.output
 
 
-def test_run_exits_1_and_says_how_many_cells_failed(tmp_path, monkeypatch):
-    import tsdividend.study.runner as runner_mod
-
-    real = runner_mod.run_job
-
-    def failing(job):
-        if type(job).__name__ == "EvalJob" and job.cell["encoder_id"] == "random":
-            raise RuntimeError("planted failure")
-        return real(job)
-
-    monkeypatch.setattr(runner_mod, "run_job", failing)
+def test_run_exits_1_and_says_how_many_cells_failed(tmp_path, fail_random_cells):
     cfg = tmp_path / "study.toml"
     cfg.write_text(TINY_STUDY)
     out = tmp_path / "out"

@@ -227,24 +227,13 @@ def test_torchrun_pretraining_cell_equals_its_one_process_config(tmp_path: Path)
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
 
 
-def _fail_random_cells(monkeypatch) -> None:
-    """Every evaluation cell of the random encoder raises; the other cells run for real."""
-    real = runner_mod.run_job
-
-    def failing(job):
-        if type(job).__name__ == "EvalJob" and job.cell["encoder_id"] == "random":
-            raise RuntimeError("planted failure")
-        return real(job)
-
-    monkeypatch.setattr(runner_mod, "run_job", failing)
-
-
-def test_a_failed_cell_is_counted_and_the_rest_is_kept(tmp_path: Path, monkeypatch) -> None:
+def test_a_failed_cell_is_counted_and_the_rest_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_random_cells: None
+) -> None:
     from tsdividend.report import build_report
 
     spec = tiny(objectives=["mae"], tasks=["classification"],
                 datasets={"classification": ["ucr/GunPoint"]})  # fmt: skip
-    _fail_random_cells(monkeypatch)
     with pytest.raises(StudyError, match="1 of 2 cells failed"):
         run_study(spec, tmp_path / "strict", progress=False, strict=True)
     path = run_study(spec, tmp_path / "lax", progress=False)
@@ -258,6 +247,6 @@ def test_a_failed_cell_is_counted_and_the_rest_is_kept(tmp_path: Path, monkeypat
     build_report(path.parent)
     assert (path.parent / "report.md").is_file()
     # a rerun that succeeds removes failures.json: the summary says nothing failed
-    monkeypatch.undo()
+    monkeypatch.undo()  # the fixture patched through this same monkeypatch
     run_study(spec, path.parent, progress=False, strict=True)
     assert runner_mod.failure_summary(path.parent) is None

@@ -111,6 +111,20 @@ def test_grid_expands_to_expected_cells(tmp_path: Path) -> None:
         "random-patch-d1", "random-patch-d2"}  # fmt: skip
 
 
+def test_matrix_profile_is_scored_with_the_study_anomaly_metric_rules(tmp_path: Path) -> None:
+    from tsdividend.study.jobs import shared_metric_options
+
+    spec = make(baselines=["minirocket", "matrix_profile"],
+                eval={"anomaly": {"vus_buffer": "period", "tolerance": 50}})  # fmt: skip
+    _, evals = expand_grid(spec, tmp_path)
+    mp = [e for e in evals if e.baseline == "matrix_profile"]
+    assert mp and all(shared_metric_options(e.baseline, e.eval_config)
+                      == {"tolerance": 50, "vus_buffer": "period", "vus_max_window": 100}
+                      for e in mp)  # fmt: skip
+    rocket = [e for e in evals if e.baseline == "minirocket"]
+    assert all(shared_metric_options(e.baseline, e.eval_config) == {} for e in rocket)
+
+
 def test_data_dir_adds_datasets(tmp_path: Path) -> None:
     spec = make(datasets_with_data_dir={"classification": ["ucr/ECG200"]})
     _, without = expand_grid(spec, tmp_path)

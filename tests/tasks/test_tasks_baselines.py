@@ -44,11 +44,6 @@ def _check_rows(rows, name, task, metrics):
         r.to_json()  # extra is JSON-able
 
 
-@pytest.fixture(scope="module")
-def gunpoint() -> Dataset:
-    return load_dataset("ucr/GunPoint")
-
-
 # ---------------------------------------------------------------- registry and entry point
 
 

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 from safetensors.torch import save_file
 from scipy import stats
 from sklearn.preprocessing import StandardScaler
@@ -36,20 +35,6 @@ from tsdividend.tasks.probe import (
 TINY = EncoderConfig(d_model=32, depth=2, n_heads=4, dropout=0.0)
 RANDOM = EncoderUnderTest("random", TINY)
 NO_SHOTS = ClassificationConfig(shots=())
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The CI box has 2 shared cores: oversubscribed torch threads made these runs ~6x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def gunpoint() -> Dataset:
-    return load_dataset("ucr/GunPoint")
 
 
 def sines(n: int, length: int, seed: int, *, test_fraction: float = 0.5) -> Dataset:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from tsdividend.config import ConfigError
@@ -18,14 +17,6 @@ from tsdividend.tasks.probe import EmbeddingCache
 
 TINY = EncoderConfig(d_model=32, depth=2, n_heads=4, dropout=0.0)
 RANDOM = EncoderUnderTest("random", TINY)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def shapes(n_per_class: int, seed: int) -> Dataset:

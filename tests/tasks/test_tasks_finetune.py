@@ -38,15 +38,6 @@ CLS = ClassificationConfig(regime="finetune", shots=(), steps=12, warmup=2, eval
                            patience=6, batch_size=8, folds=3)  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    clear_finetune_cache()
-    yield
-    torch.set_num_threads(before)
-
-
 def sines(n: int, seed: int, length: int = 32) -> Dataset:
     """Two classes (3 vs 4 cycles), random phase, noise; first half train, second half test."""
     rng = np.random.default_rng(seed)

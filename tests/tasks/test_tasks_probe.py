@@ -6,12 +6,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, cross_val_score
 from sklearn.svm import SVC
 
 from tsdividend.config import ConfigError
-from tsdividend.data import Dataset, load_dataset
+from tsdividend.data import Dataset
 from tsdividend.encoder import EncoderConfig
 from tsdividend.tasks import probe_fit
 from tsdividend.tasks.base import EncoderUnderTest
@@ -27,20 +26,6 @@ from tsdividend.tasks.probe import (
 
 TINY = EncoderConfig(d_model=32, depth=2, n_heads=4, dropout=0.0)
 RANDOM = EncoderUnderTest("random", TINY)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # 2 shared cores: oversubscribed torch threads made these runs several times slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def gunpoint() -> Dataset:
-    return load_dataset("ucr/GunPoint")
 
 
 @pytest.fixture(scope="module")

@@ -139,7 +139,8 @@ def expand_grid(
             for seed in spec.seeds:
                 cell = {"study": spec.name, "encoder_id": name, "task": task, "dataset": ds,
                         "regime": "classical", "seed": seed}  # fmt: skip
-                evals.append(EvalJob(cell, "classical", baseline=name, data_dir=data_dir))
+                evals.append(EvalJob(cell, "classical", baseline=name, data_dir=data_dir,
+                                     eval_config=spec.eval_config(task, "probe")))
     return list(pretrain.values()), evals
 
 
@@ -211,7 +212,8 @@ def run_job(job: PretrainJob | EvalJob) -> Any:
     dataset = _dataset(cell["dataset"], job.data_dir)
     if job.kind == "classical":
         assert job.baseline is not None
-        rows = run_baseline(job.baseline, cell["task"], dataset, cell["seed"])
+        rows = run_baseline(job.baseline, cell["task"], dataset, cell["seed"],
+                            **shared_metric_options(job.baseline, job.eval_config))
     else:
         if job.kind == "pretrained":
             encoder = EncoderUnderTest.from_arg(str(job.encoder_dir))
@@ -220,6 +222,21 @@ def run_job(job: PretrainJob | EvalJob) -> Any:
         rows = EVALUATORS[cell["task"]](encoder, dataset, job.eval_config, cell["seed"],
                                         device=job.device)  # fmt: skip
     return [_own(row, job) for row in rows]
+
+
+# Metric settings a classical reference takes from its task's protocol config, so that the
+# reference and the encoders are scored by the same rule (UCR tolerance, VUS buffer).
+SHARED_METRIC_FIELDS = ("tolerance", "vus_buffer", "vus_max_window")
+
+
+def shared_metric_options(baseline: str, eval_config: Any) -> dict[str, Any]:
+    """The :data:`SHARED_METRIC_FIELDS` that both the baseline's config and ``eval_config``
+    (the study's protocol config of the baseline's task) have, with the protocol's values."""
+    if eval_config is None:
+        return {}
+    mine = {f.name for f in dataclasses.fields(BASELINES.get(baseline).config_cls)}
+    return {name: getattr(eval_config, name) for name in SHARED_METRIC_FIELDS
+            if name in mine and hasattr(eval_config, name)}  # fmt: skip
 
 
 def _own(row: ResultRow, job: EvalJob) -> ResultRow:

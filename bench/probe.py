@@ -2,7 +2,7 @@
 
 For each encoder size (tiny: d_model 32, depth 2; default: ``EncoderConfig()``, 128 x 8) and each
 ``ucr/*`` / ``uea/*`` dataset present under the data root, a random-init encoder is evaluated by
-``evaluate_classification`` (regime "probe", logistic regression, C chosen on validation). Prints
+``evaluate_classification`` (regime "probe", logistic regression, C by k-fold CV on train). Prints
 per dataset: series count and length, the embedding pass (once per (encoder, dataset)), the probe
 (selection + refit + test), the few-shot rows (k = 1, 5, 10 x ``--draws``) when ``--few-shot`` is
 given, and the test accuracy; then the totals. The ratio column compares the probe with the

@@ -135,7 +135,9 @@ def _findings(an: Analysis) -> list[Block]:
         f = res.friedman
         where = f"Ranks on {res.task} ({res.metric}), {res.regime}"
         if math.isnan(f.pvalue):
-            text = f"{where}: no Friedman test ({len(res.ranks)} methods); no ordering is claimed."
+            text = (f"{where}: no Friedman test ({len(res.ranks)} methods on {res.n_datasets} "
+                    "dataset(s); it needs >= 3 methods and >= 2 datasets); no ordering is "
+                    "claimed.")  # fmt: skip
         elif f.pvalue >= ALPHA:
             text = (f"{where}: the Friedman test does not reject equal ranks (p={f.pvalue:.3g}, "
                     f"{res.n_datasets} datasets); no ordering of the methods is supported.")

@@ -14,8 +14,8 @@ windows filtered from the real corpus, reconstruction targets with a floored std
   corpus, probed on a fixed list of development UCR sets against the random encoder.
 
 Usage: ``python bench/pretraining_origin.py --data-dir ../shared/data [--steps 1500]
-[--batch-size 128] [--objectives] [--out DIR]``. Heavy: run it under
-``flock /tmp/tsd-heavy.lock`` on a shared machine.
+[--batch-size 128] [--objectives] [--out DIR]``. Heavy: on a shared machine run it when nothing
+else is (its numbers are accuracies and losses, but its seconds are then comparable).
 """
 
 from __future__ import annotations

@@ -156,6 +156,23 @@ def _mean(values: dict[str, float]) -> float:
     return sum(values.values()) / max(len(values), 1)
 
 
+def probed(
+    encoder: EncoderUnderTest, run: dict[str, Any], names: Sequence[str], data_dir: str | None,
+    seed: int,
+) -> dict[str, Any]:  # fmt: skip
+    """``run`` plus the encoder's ``probe`` accuracies (dataset -> accuracy) and ``probe_mean``."""
+    probe = probe_accuracies(encoder, names, data_dir, seed)
+    return {**run, "probe": probe, "probe_mean": _mean(probe)}
+
+
+def pretrain_and_probe(
+    cfg: TrainConfig, out: Path, names: Sequence[str], data_dir: str | None, seed: int
+) -> dict[str, Any]:
+    """:func:`pretrain` ``cfg`` into ``out``, then probe its downstream encoder (:func:`probed`)."""
+    run = pretrain(cfg, out)
+    return probed(EncoderUnderTest.from_arg(str(out)), run, names, data_dir, seed)
+
+
 def mae_synthetic_vs_real(
     data_dir: str | None, steps: int = 1500, batch_size: int = 128, *,
     encoder: EncoderConfig | None = None, context: int = 336, datasets: Sequence[str] = (),
@@ -194,13 +211,9 @@ def mae_synthetic_vs_real(
         for source in ("synthetic", "real"):
             data = DataConfig(source=source, context=context, filter_windows=filter_windows,
                               data_dir=None if source == "synthetic" else data_dir)  # fmt: skip
-            run = pretrain(replace(base, data=data), root / source)
-            enc = EncoderUnderTest.from_arg(str(root / source))
-            run["probe"] = probe_accuracies(enc, names, data_dir, seed)
-            run["probe_mean"] = _mean(run["probe"])
-            result[source] = run
-        rand = probe_accuracies(EncoderUnderTest("random", encoder), names, data_dir, seed)
-        result["random"] = {"probe": rand, "probe_mean": _mean(rand)}
+            result[source] = pretrain_and_probe(replace(base, data=data), root / source, names,
+                                                data_dir, seed)  # fmt: skip
+        result["random"] = probed(EncoderUnderTest("random", encoder), {}, names, data_dir, seed)
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -235,17 +248,12 @@ def objectives_on_real(
             cfg = replace(cfg, device="cpu", data=replace(cfg.data, filter_windows=filter_windows),
                           objective_options={**cfg.objective_options,
                                              **(options or {}).get(obj, {})})  # fmt: skip
-            run = pretrain(cfg, root / obj)
-            enc = EncoderUnderTest.from_arg(str(root / obj))
-            run["probe"] = probe_accuracies(enc, names, data_dir, seed)
-            run["probe_mean"] = _mean(run["probe"])
-            result[obj] = run
+            run = result[obj] = pretrain_and_probe(cfg, root / obj, names, data_dir, seed)
             print(f"  {obj:10s} loss median {run['median']:.3g} max {run['max']:.3g} last20 "
                   f"{run['last20']:.3g}  probe {run['probe_mean']:.3f}  "
                   f"({run['seconds']:.0f} s)", flush=True)  # fmt: skip
-        enc_cfg = spec.encoder_config("patch", 2)
-        rand = probe_accuracies(EncoderUnderTest("random", enc_cfg), names, data_dir, seed)
-        result["random"] = {"probe": rand, "probe_mean": _mean(rand)}
+        rand = EncoderUnderTest("random", spec.encoder_config("patch", 2))
+        result["random"] = probed(rand, {}, names, data_dir, seed)
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -178,3 +178,46 @@ def test_provenance_names_commit_and_machine(tmp_path: Path) -> None:
     (tmp_path / "report_meta.json").unlink()
     md = build_report(tmp_path)["markdown"].read_text()
     assert "provenance_note: git commit and machine recorded when this report was built" in md
+
+
+def _origin_study(tmp_path: Path, real: dict[str, float], syn: dict[str, float],
+                  real_losses: list[float]) -> str:  # fmt: skip
+    """A study with NTP pretrained on real and synthetic data over 6 datasets; returns the
+    origin-check section of its report."""
+    rows = []
+    for key, data, scores, losses in (("r1", "real", real, real_losses),
+                                      ("s1", "synthetic", syn, [2.0 / s for s in range(1, 40)])):
+        folder = tmp_path / "encoders" / key
+        folder.mkdir(parents=True)
+        (folder / "metrics.jsonl").write_text("".join(
+            json.dumps({"step": i, "loss": v}) + "\n" for i, v in enumerate(losses)))
+        (folder / "encoder.json").write_text(json.dumps({"objective": "ntp"}))
+        rows += [_row(f"ntp-{key}", "pretrained", ds, 0, v, pretrain_data=data)
+                 for ds, v in scores.items()]  # fmt: skip
+    rows += [_row("random", "random", ds, 0, 0.8) for ds in real]
+    _store(tmp_path, rows)
+    return _section(build_report(tmp_path, n_boot=100)["markdown"].read_text(),
+                    "Pretraining origin check")
+
+
+def test_origin_check_reads_a_real_data_deficit_shared_by_the_synthetic_twin(
+    tmp_path: Path,
+) -> None:
+    names = [f"d{i}" for i in range(6)]
+    real = {n: 0.8 - 0.01 * (i + 1) for i, n in enumerate(names)}  # -1..-6 pts, mean -3.5
+    syn = {n: 0.8 - 0.005 * (i + 1) for i, n in enumerate(names)}  # -0.5..-3 pts
+    sec = _origin_study(tmp_path, real, syn, [2.0 / s for s in range(1, 40)])
+    assert "| ntp real | classification | probe | -3.5 pts | -1.8 pts | -1.8 pts | 0/0/6 |" in sec
+    assert "synthetic twin is -1.8 pts" in sec and "not the real corpus's alone" in sec
+    assert "Holm p" in sec
+
+
+def test_origin_check_names_a_run_that_did_not_train(tmp_path: Path) -> None:
+    names = [f"d{i}" for i in range(6)]
+    real = dict.fromkeys(names, 0.7)
+    syn = dict.fromkeys(names, 0.85)
+    sec = _origin_study(tmp_path, real, syn, [1.0] * 10 + [3.0] * 30)
+    assert "did not fall" in sec and "measures that defect" in sec
+    # a real-data encoder above its baseline gets no reading
+    sec2 = _origin_study(tmp_path / "b", dict.fromkeys(names, 0.9), syn, [1.0, 0.5])
+    assert "No non-synthetic encoder is below its baseline" in sec2

@@ -102,6 +102,7 @@ def _findings(an: Analysis) -> list[Block]:
     if not an.summaries:
         return blocks + [Para("No dividend: no pretrained row is paired with a baseline row.")]
     n_tests = sum(not math.isnan(s.wilcoxon_p) for s in an.summaries.values())
+    n_tests += sum(not math.isnan(c.p) for c in an.origin)
     blocks.append(Para(f"An encoder is said to differ from its baseline only when the two-sided "
                        f"Wilcoxon signed-rank test of its per-dataset dividends has a "
                        f"Holm-adjusted p < {ALPHA} (family: the {n_tests} Wilcoxon tests of "

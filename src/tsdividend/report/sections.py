@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsdividend.report import plots
+from tsdividend.report import origin, plots
 from tsdividend.report.document import Block, Code, Heading, Image, Para, Table
 from tsdividend.report.pretraining import Convergence, convergence, corpora, loss_curves
 from tsdividend.report.references import classical_matrix
@@ -281,6 +281,8 @@ def pretraining(an: Analysis, out_dir: Path, plot_dir: Path, files: dict[str, Pa
         blocks += [Image(f"plots/{path.name}", "pretraining loss curves"),
                    Table(["encoder", "logs", "last step", "first loss", "last loss",
                           "median of last 20 logs", "max loss"], rows)]  # fmt: skip
+    health = {e: origin.loss_health(found[lab][1]) for e, lab in an.labels.items() if lab in found}
+    blocks += origin.section(an.origin, an.labels, health)
     corp = corpora(out_dir, an)
     if corp:
         blocks.append(Heading(2, "Pretraining corpus"))

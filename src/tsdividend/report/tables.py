@@ -9,8 +9,9 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+from tsdividend.report.origin import OriginCheck, origin_checks, with_holm
 from tsdividend.results.row import ResultRow
 from tsdividend.stats import (
     average_ranks,
@@ -20,6 +21,7 @@ from tsdividend.stats import (
     summarize_dividends,
 )
 from tsdividend.stats.dividend import BASELINE_FOR, DividendRow, DividendSummary
+from tsdividend.stats.multiple import holm
 from tsdividend.stats.ranks import FriedmanResult
 
 TASK_ORDER = ("classification", "anomaly", "forecasting", "clustering")
@@ -117,6 +119,7 @@ class Analysis:
     infos: dict[str, EncoderInfo]
     labels: dict[str, str]  # encoder_id -> label
     headline: dict[str, str]  # task -> metric
+    origin: list[OriginCheck] = field(default_factory=list)  # real/mix vs synthetic twins
 
     @property
     def tasks(self) -> list[str]:
@@ -159,13 +162,20 @@ def analyze(
     summaries = {(s.encoder_id, s.task, s.regime, s.metric): s
                  for s in summarize_dividends(todo, n_boot=n_boot, seed=seed)}  # fmt: skip
     infos = encoder_infos(rows)
+    origin = origin_checks(summaries, infos, headline)
+    if origin:  # one Holm family for every Wilcoxon test of the report
+        keys = list(summaries)
+        adj = holm([summaries[k].wilcoxon_p for k in keys] + [c.p for c in origin])
+        summaries = {k: replace(summaries[k], wilcoxon_holm=a)
+                     for k, a in zip(keys, adj, strict=False)}  # fmt: skip
+        origin = with_holm(origin, adj[len(keys):])
     fields = varying_fields(infos)
     labels = {e: encoder_label(i, fields) for e, i in infos.items()}
     counts: dict[str, int] = defaultdict(int)
     for lab in labels.values():
         counts[lab] += 1
     labels = {e: lab if counts[lab] == 1 else f"{lab} [{e[:8]}]" for e, lab in labels.items()}
-    return Analysis(list(rows), pairs, summaries, infos, labels, headline)
+    return Analysis(list(rows), pairs, summaries, infos, labels, headline, origin)
 
 
 def pct(x: float) -> str:

@@ -49,7 +49,10 @@ def test_anomaly_stream_yields_labels() -> None:
 
 def test_endless_stream_and_bad_arguments() -> None:
     it = iter(SynthStream("kernelsynth", 16, seed=0))
-    assert len([next(it) for _ in range(5)]) == 5
+    items = [next(it).numpy() for _ in range(40)]  # past any finite default: no StopIteration
+    for i in (0, 1, 4, 39):  # item i is series i, whatever came before it
+        np.testing.assert_array_equal(items[i], generate("kernelsynth", i, 0, 16))
+    assert len({x.tobytes() for x in items}) == 40  # a fresh series each time, no repeats
     with pytest.raises(ValueError, match="rank"):
         SynthStream("kernelsynth", 16, rank=2, world_size=2)
     with pytest.raises(ValueError, match="valid"):

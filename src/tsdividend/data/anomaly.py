@@ -262,7 +262,7 @@ def load_msl(
     for s, e in ranges:
         labels[n_train + s : n_train + e + 1] = 1
     C = values.shape[0]
-    meta = {
+    meta: dict[str, object] = {
         "source": source,
         "files": [str(train_npy), str(test_npy), str(labels_csv)],
         "test_ranges_inclusive": ranges,
@@ -326,10 +326,10 @@ def _msl_labels(path: Path, channel: str, n_test: int) -> tuple[list[list[int]],
                 f"{path}: row {line}: num_values={n_values} but the test array of "
                 f"{channel} has {n_test} rows"
             )
-        for s, e in seqs:
-            if not 0 <= s <= e < n_test:
-                raise DataError(f"{path}: row {line}: range [{s}, {e}] outside [0, {n_test})")
-            ranges.append([s, e])
+        for lo, hi in seqs:
+            if not 0 <= lo <= hi < n_test:
+                raise DataError(f"{path}: row {line}: range [{lo}, {hi}] outside [0, {n_test})")
+            ranges.append([lo, hi])
     classes = (
         [c.strip() for r in rows["class"] for c in r.strip("[]").split(",")]
         if "class" in df

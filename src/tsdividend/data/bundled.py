@@ -1,6 +1,7 @@
 """Small real datasets that come with the installation, used when the data root lacks them.
 
-Two sources. aeon 1.6 (BSD-3-Clause) ships, under ``aeon/datasets/data/``: univariate UCR
+Two sources, declared by each family's record (``FamilySpec.bundled``, :mod:`tsdividend.data.
+families`). aeon 1.6 (BSD-3-Clause) ships, under ``aeon/datasets/data/``: univariate UCR
 datasets as ``.ts`` (GunPoint, ArrowHead, ItalyPowerDemand, OSULeaf, ACSF1, PickupGestureWiimoteZ),
 multivariate UEA datasets (BasicMotions, JapaneseVowels) and UCR anomaly series 135 as
 ``KDD-TSAD_135`` (TRAIN/TEST csv; see ``anomaly.load_ucr_anomaly_csv_pair``). This package itself
@@ -18,18 +19,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-BUNDLED_UCR = (
-    "GunPoint",
-    "ArrowHead",
-    "ItalyPowerDemand",
-    "OSULeaf",
-    "ACSF1",
-    "PickupGestureWiimoteZ",
-)
-BUNDLED_UEA = ("BasicMotions", "JapaneseVowels")
-BUNDLED_UCR_ANOMALY = {"135": ("KDD-TSAD_135", "135_UCR_Anomaly_InternalBleeding16")}
-# forecast key -> file under SHIPPED_DIR (shipped with this package, not with aeon)
-SHIPPED_FORECAST = {"ILI": "national_illness.csv"}
+from tsdividend.data.family import FAMILIES, families_in_order
+
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 AEON_SOURCE = "aeon-bundled"
 SHIPPED_SOURCE = "shipped"
@@ -44,9 +35,26 @@ def aeon_data_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+def aeon_pair(folder: str, stem: str, ext: str) -> list[Path] | None:
+    """aeon's ``<folder>/<stem>_TRAIN.<ext>`` and ``_TEST.<ext>`` when aeon is installed and both
+    exist, else None."""
+    root = aeon_data_dir()
+    if root is None:
+        return None
+    files = [root / folder / f"{stem}_{split}.{ext}" for split in ("TRAIN", "TEST")]
+    return files if all(f.is_file() for f in files) else None
+
+
+def shipped_file(name: str) -> list[Path] | None:
+    """``[SHIPPED_DIR / name]`` when that file exists (it ships with this package), else None."""
+    path = SHIPPED_DIR / name
+    return [path] if path.is_file() else None
+
+
 def source_label(family: str) -> str:
     """``meta["source"]`` of a bundled copy: ``"shipped"`` (this package) or ``"aeon-bundled"``."""
-    return SHIPPED_SOURCE if family == "forecast" else AEON_SOURCE
+    spec = FAMILIES.get(family) if family in FAMILIES else None
+    return spec.bundled.source if spec is not None and spec.bundled else AEON_SOURCE
 
 
 def bundled_files(family: str, key: str) -> list[Path] | None:
@@ -55,30 +63,20 @@ def bundled_files(family: str, key: str) -> list[Path] | None:
     Returns:
         ``[TRAIN, TEST]`` paths (``.ts`` for ``ucr``/``uea``, ``.csv`` for ``anomaly/ucr``) when
         aeon ships the dataset and both files exist; ``[csv]`` for a ``forecast`` key shipped with
-        this package (``SHIPPED_FORECAST``) when the file exists; else None.
+        this package when the file exists; else None (also for unknown families).
     """
-    if family == "forecast":
-        if key not in SHIPPED_FORECAST:
-            return None
-        path = SHIPPED_DIR / SHIPPED_FORECAST[key]
-        return [path] if path.is_file() else None
-    root = aeon_data_dir()
-    if root is None:
+    spec = FAMILIES.get(family) if family in FAMILIES else None
+    if spec is None or spec.bundled is None or key not in spec.bundled.keys:
         return None
-    if family in ("ucr", "uea") and key in (BUNDLED_UCR if family == "ucr" else BUNDLED_UEA):
-        files = [root / key / f"{key}_{split}.ts" for split in ("TRAIN", "TEST")]
-    elif family == "anomaly/ucr" and key in BUNDLED_UCR_ANOMALY:
-        folder, stem = BUNDLED_UCR_ANOMALY[key]
-        files = [root / folder / f"{stem}_{split}.csv" for split in ("TRAIN", "TEST")]
-    else:
-        return None
-    return files if all(f.is_file() for f in files) else None
+    return spec.bundled.files(key)
 
 
 def bundled_names() -> list[str]:
     """Dataset names (``ucr/GunPoint`` ... ``forecast/ILI``) whose bundled files really exist."""
-    names = [f"ucr/{k}" for k in BUNDLED_UCR if bundled_files("ucr", k)]
-    names += [f"uea/{k}" for k in BUNDLED_UEA if bundled_files("uea", k)]
-    names += [f"anomaly/ucr/{k}" for k in BUNDLED_UCR_ANOMALY if bundled_files("anomaly/ucr", k)]
-    names += [f"forecast/{k}" for k in SHIPPED_FORECAST if bundled_files("forecast", k)]
-    return names
+    return [
+        f"{spec.name}/{key}"
+        for spec in families_in_order()
+        if spec.bundled is not None
+        for key in spec.bundled.keys
+        if spec.bundled.files(key)
+    ]

@@ -15,53 +15,35 @@ Names and the files they read, relative to the data root (the layout of the benc
 The data root is ``--data-dir``, else ``$TSDIVIDEND_DATA``, else the user cache dir. A name whose
 files are not in the root falls back to aeon's bundled copy when there is one, and ``forecast/ILI``
 to the copy shipped inside this package (``bundled.py``, ``shipped/README.md``).
+
+Everything family-specific (name regex, task, layout, reader, bundled copy, fetch catalog) is in
+the family's record (:class:`~tsdividend.data.family.FamilySpec`, one module per built-in family in
+:mod:`tsdividend.data.families`); this module only reads the ``FAMILIES`` registry.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from tsdividend.data import anomaly, bundled, classification, forecasting
+import tsdividend.data.families  # noqa: F401  (registers the built-in families)
+from tsdividend.data import bundled
 from tsdividend.data.dataset import DataError, Dataset
+from tsdividend.data.family import FAMILIES, families_in_order
 from tsdividend.data.manifest import manifest
 from tsdividend.data.sources import source_for
 
-PATTERNS = (
-    "ucr/<Name>",
-    "uea/<Name>",
-    "anomaly/ucr/<NNN> (3-digit id)",
-    "anomaly/nab/<category>/<file stem>",
-    "anomaly/msl/<channel>",
-    "forecast/" + "|".join(forecasting.FORECAST_FILES),
-)
-TASK_OF = {
-    "ucr": "classification",
-    "uea": "classification",
-    "anomaly/ucr": "anomaly",
-    "anomaly/nab": "anomaly",
-    "anomaly/msl": "anomaly",
-    "forecast": "forecasting",
-}
-_WORD = r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*"  # no "/" and no ".." (stays inside the root)
-_NAME_RES = {
-    "ucr": re.compile(rf"^ucr/({_WORD})$"),
-    "uea": re.compile(rf"^uea/({_WORD})$"),
-    "anomaly/ucr": re.compile(r"^anomaly/ucr/(\d{1,3})$"),
-    "anomaly/nab": re.compile(rf"^anomaly/nab/({_WORD}/{_WORD})$"),
-    "anomaly/msl": re.compile(rf"^anomaly/msl/({_WORD})$"),
-    "forecast": re.compile(rf"^forecast/({'|'.join(forecasting.FORECAST_FILES)})$"),
-}
-_SUPPORT = {  # files a family needs besides the dataset's own (labels) or carries (licences)
-    "anomaly/nab": ("anomaly/nab/labels/combined_windows.json", "anomaly/nab/LICENSE.txt"),
-    "anomaly/msl": ("anomaly/msl/labeled_anomalies.csv",),
-}
+PATTERNS = tuple(spec.pattern for spec in families_in_order())
+"""Name patterns of the built-in families (those registered later are in :func:`patterns`)."""
+
+
+def patterns() -> list[str]:
+    """Name patterns of every registered family, in registration order."""
+    return [spec.pattern for spec in families_in_order()]
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
@@ -83,13 +65,12 @@ def parse_name(name: str) -> tuple[str, str]:
     Raises:
         DataError: the name fits no pattern; lists the patterns and close known names.
     """
-    for family, regex in _NAME_RES.items():
-        m = regex.match(name.strip())
-        if m:
-            key = m[1].zfill(3) if family == "anomaly/ucr" else m[1]
-            return family, key
+    for spec in families_in_order():
+        key = spec.parse(name.strip())
+        if key is not None:
+            return spec.name, key
     raise DataError(
-        f"unknown dataset name {name!r}; valid patterns: {', '.join(PATTERNS)}" + _hint(name)
+        f"unknown dataset name {name!r}; valid patterns: {', '.join(patterns())}" + _hint(name)
     )
 
 
@@ -106,19 +87,10 @@ def _hint(name: str) -> str:
 def name_for_path(relpath: str) -> str | None:
     """The dataset name a layout file belongs to (``ucr/GunPoint/GunPoint_TRAIN.tsv`` ->
     ``ucr/GunPoint``), or None for support files (labels, licences, READMEs)."""
-    parts = relpath.split("/")
-    if parts[0] in ("ucr", "uea") and len(parts) == 3:
-        return f"{parts[0]}/{parts[1]}"
-    if parts[:2] == ["anomaly", "ucr"] and anomaly.UCR_ANOMALY_FILE.match(parts[-1]):
-        return f"anomaly/ucr/{parts[2][:3]}"
-    if parts[:2] == ["anomaly", "nab"] and len(parts) == 4 and parts[2] != "labels":
-        if parts[3].endswith(".csv"):
-            return f"anomaly/nab/{parts[2]}/{parts[3].removesuffix('.csv')}"
-    if parts[:2] == ["anomaly", "msl"] and len(parts) == 4 and parts[3].endswith(".npy"):
-        return f"anomaly/msl/{parts[3].removesuffix('.npy')}"
-    for key, (file, _) in forecasting.FORECAST_FILES.items():
-        if relpath == f"forecasting/{file}":
-            return f"forecast/{key}"
+    for spec in families_in_order():
+        key = spec.key_of_path(relpath)
+        if key is not None:
+            return f"{spec.name}/{key}"
     return None
 
 
@@ -128,9 +100,7 @@ def catalog_files(name: str) -> list[str]:
     own = [p for p in manifest() if name_for_path(p) == f"{family}/{key}"]
     if not own:
         return []
-    extra = list(_SUPPORT.get(family, ()))
-    if family == "forecast" and key.startswith("ETT"):
-        extra.append("forecasting/LICENSE_ETDataset.txt")
+    extra = FAMILIES.get(family).support(key)
     return sorted(own) + [p for p in extra if p in manifest()]
 
 
@@ -142,24 +112,7 @@ def known_names() -> list[str]:
 
 def expected_paths(root: Path, family: str, key: str) -> list[Path]:
     """The files a dataset is read from (for ``anomaly/ucr`` the glob pattern of its name)."""
-    if family in ("ucr", "uea"):
-        ext = "tsv" if family == "ucr" else "ts"
-        return [root / family / key / f"{key}_{s}.{ext}" for s in ("TRAIN", "TEST")]
-    if family == "anomaly/ucr":
-        return [root / "anomaly" / "ucr" / f"{key}_UCR_Anomaly_*.txt"]
-    if family == "anomaly/nab":
-        return [
-            root / "anomaly" / "nab" / f"{key}.csv",
-            root / "anomaly/nab/labels/combined_windows.json",
-        ]
-    if family == "anomaly/msl":
-        msl = root / "anomaly" / "msl"
-        return [
-            msl / "train" / f"{key}.npy",
-            msl / "test" / f"{key}.npy",
-            msl / "labeled_anomalies.csv",
-        ]
-    return [root / "forecasting" / forecasting.FORECAST_FILES[key][0]]
+    return FAMILIES.get(family).paths(root, key)
 
 
 def locate(root: Path, family: str, key: str) -> list[Path] | None:
@@ -168,51 +121,12 @@ def locate(root: Path, family: str, key: str) -> list[Path] | None:
     Raises:
         DataError: the dataset is only partly there, or an anomaly id matches several files.
     """
-    paths = expected_paths(root, family, key)
-    if family == "anomaly/ucr":
-        found = sorted(
-            p for p in paths[0].parent.glob(paths[0].name) if anomaly.UCR_ANOMALY_FILE.match(p.name)
-        )
-        if len(found) > 1:
-            raise DataError(
-                f"{paths[0].parent}: several files for id {key}: {[p.name for p in found]}"
-            )
-        return found or None
-    present = [p.is_file() for p in paths]
-    if all(present):
-        return paths
-    own = paths[:2] if family in ("ucr", "uea", "anomaly/msl") else paths[:1]
-    if any(p.is_file() for p in own):
-        missing = [str(p) for p, ok in zip(paths, present, strict=True) if not ok]
-        raise DataError(f"{family}/{key}: incomplete in {root}: missing {', '.join(missing)}")
-    return None
+    return FAMILIES.get(family).find(root, key)
 
 
 def scan_root(root: Path) -> list[str]:
     """Names of the datasets fully present in ``root`` (discovered from the layout)."""
-    names: list[str] = []
-    for family in ("ucr", "uea"):
-        folder = root / family
-        if folder.is_dir():
-            names += [f"{family}/{d.name}" for d in sorted(folder.iterdir()) if d.is_dir()]
-    ucr_anomaly = root / "anomaly" / "ucr"
-    if ucr_anomaly.is_dir():
-        names += [f"anomaly/ucr/{p.name[:3]}" for p in sorted(ucr_anomaly.glob("*.txt"))]
-    nab = root / "anomaly" / "nab"
-    if nab.is_dir():
-        names += [
-            f"anomaly/nab/{p.parent.name}/{p.stem}"
-            for p in sorted(nab.glob("*/*.csv"))
-            if p.parent.name != "labels"
-        ]
-    msl = root / "anomaly" / "msl" / "train"
-    if msl.is_dir():
-        names += [f"anomaly/msl/{p.stem}" for p in sorted(msl.glob("*.npy"))]
-    names += [
-        f"forecast/{k}"
-        for k, (f, _) in forecasting.FORECAST_FILES.items()
-        if (root / "forecasting" / f).is_file()
-    ]
+    names = [f"{spec.name}/{key}" for spec in families_in_order() for key in spec.scan(root)]
     return [n for n in names if _present(root, n)]
 
 
@@ -243,22 +157,17 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, min_length: i
     if min_length < 1:
         raise DataError(f"min_length must be >= 1, got {min_length}")
     family, key = parse_name(name)
+    spec = FAMILIES.get(family)
     canonical = f"{family}/{key}"
     root = resolve_data_dir(data_dir)
-    files = locate(root, family, key)
+    files = spec.find(root, key)
     if files is not None:
-        return _LOADERS[family](canonical, key, files, min_length, "data-dir")
+        return spec.read(canonical, key, files, min_length, "data-dir")
     bundled_copy = bundled.bundled_files(family, key)
-    if bundled_copy is not None:
-        src = bundled.source_label(family)
-        if family == "forecast":
-            return _load_forecast(canonical, key, bundled_copy, min_length, src)
-        if family == "anomaly/ucr":
-            return anomaly.load_ucr_anomaly_csv_pair(
-                canonical, *bundled_copy, min_length=min_length, source=src
-            )
-        return classification.load_ts(canonical, *bundled_copy, min_length=min_length, source=src)
-    raise DataError(_missing_message(canonical, root, expected_paths(root, family, key)))
+    if bundled_copy is not None and spec.bundled is not None:
+        read = spec.bundled.read or spec.read
+        return read(canonical, key, bundled_copy, min_length, bundled.source_label(family))
+    raise DataError(_missing_message(canonical, root, spec.paths(root, key)))
 
 
 def _missing_message(name: str, root: Path, looked: list[Path]) -> str:
@@ -276,41 +185,6 @@ def _missing_message(name: str, root: Path, looked: list[Path]) -> str:
     )
 
 
-def _load_ucr(name: str, key: str, files: list[Path], min_length: int, src: str) -> Dataset:
-    return classification.load_ucr(name, *files, min_length=min_length, source=src)
-
-
-def _load_uea(name: str, key: str, files: list[Path], min_length: int, src: str) -> Dataset:
-    return classification.load_ts(name, *files, min_length=min_length, source=src)
-
-
-def _load_ucr_anomaly(name: str, key: str, files: list[Path], min_length: int, src: str) -> Dataset:
-    return anomaly.load_ucr_anomaly(name, files[0], min_length=min_length, source=src)
-
-
-def _load_nab(name: str, key: str, files: list[Path], min_length: int, src: str) -> Dataset:
-    return anomaly.load_nab(name, *files, f"{key}.csv", min_length=min_length, source=src)
-
-
-def _load_msl(name: str, key: str, files: list[Path], min_length: int, src: str) -> Dataset:
-    return anomaly.load_msl(name, key, *files, min_length=min_length, source=src)
-
-
-def _load_forecast(name: str, key: str, files: list[Path], min_length: int, src: str) -> Dataset:
-    rule = forecasting.FORECAST_FILES[key][1]
-    return forecasting.load_forecast(name, files[0], rule, min_length=min_length, source=src)
-
-
-_LOADERS: dict[str, Callable[[str, str, list[Path], int, str], Dataset]] = {
-    "ucr": _load_ucr,
-    "uea": _load_uea,
-    "anomaly/ucr": _load_ucr_anomaly,
-    "anomaly/nab": _load_nab,
-    "anomaly/msl": _load_msl,
-    "forecast": _load_forecast,
-}
-
-
 def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """One row per known name: ``{"name", "task", "available", "source"}``.
 
@@ -322,7 +196,7 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     root = resolve_data_dir(data_dir)
     local = set(scan_root(root))
     shipped = set(bundled.bundled_names())
-    order = list(TASK_OF)
+    order = FAMILIES.names()
     rows = []
     for name in sorted(
         local | shipped | set(known_names()), key=lambda n: (order.index(parse_name(n)[0]), n)
@@ -335,7 +209,7 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
             source = "fetchable"
         else:
             source = "manual"
-        task = TASK_OF[parse_name(name)[0]]
+        task = FAMILIES.get(parse_name(name)[0]).task
         rows.append(
             {
                 "name": name,

@@ -22,7 +22,7 @@ from tsdividend.data import bundled
 from tsdividend.data.catalog import catalog_files, parse_name, resolve_data_dir
 from tsdividend.data.dataset import DataError
 from tsdividend.data.manifest import manifest
-from tsdividend.data.sources import UNFETCHABLE, is_aeon_file, source_for
+from tsdividend.data.sources import is_aeon_file, source_for, unfetchable_reason
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60.0
@@ -75,7 +75,7 @@ def fetch(
     todo = [p for p in files if not _verified(root / p, table[p][1])]
     blocked = [p for p in todo if source_for(p) is None]
     if blocked:
-        reasons = "; ".join(f"{p}: {UNFETCHABLE.get(p, 'no public source')}" for p in blocked)
+        reasons = "; ".join(f"{p}: {unfetchable_reason(p) or 'no public source'}" for p in blocked)
         raise DataError(
             f"{name}: cannot fetch {len(blocked)} file(s) ({reasons}); place them under {root}"
         )

@@ -185,7 +185,9 @@ class WindowSampler:
             pad = ((0, 0), (0, 0), (0, length))  # so every window slice stays in bounds
             self._X.append(np.pad(part.X, pad))
             self._mask.append(np.pad(part.mask, pad))
-            observed = self._mask[d] if channel_independent else self._mask[d].any(1, keepdims=True)
+            observed = np.asarray(
+                self._mask[d] if channel_independent else self._mask[d].any(1, keepdims=True)
+            )
             span = np.where(
                 observed.any(-1), observed.shape[-1] - observed[..., ::-1].argmax(-1), 0
             )

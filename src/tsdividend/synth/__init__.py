@@ -3,6 +3,8 @@
 Every series is a pure function of ``(kind, seed, index, length, options)``:
 
 - :func:`generate` / :func:`generate_sample`: one series (float32 (C, T)) by index;
+- :class:`SynthCorpus`: series ``i`` of one corpus, the generation path shared by the shard writer,
+  :class:`SynthStream` and the trainer's synthetic batches (with an optional :class:`SeriesCache`);
 - :func:`write_shards` / :func:`read_shards`: a resumable Parquet corpus with a manifest;
 - :class:`SynthStream`: an endless or finite torch ``IterableDataset`` (torch imported lazily);
 - building blocks: :func:`sample_kernelsynth` (Chronos' KernelSynth with an exact sampler that
@@ -21,6 +23,7 @@ from tsdividend.synth.anomalies import (
     inject_anomalies,
     inject_anomaly,
 )
+from tsdividend.synth.corpus import SeriesCache, SynthCorpus
 from tsdividend.synth.generate import (
     KINDS,
     SynthSample,
@@ -45,6 +48,8 @@ __all__ = [
     "LMCConfig",
     "MixupConfig",
     "MixupSources",
+    "SeriesCache",
+    "SynthCorpus",
     "SynthRow",
     "SynthSample",
     "SynthStream",

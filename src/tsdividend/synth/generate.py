@@ -10,7 +10,7 @@ shard size or order of generation. Kind ``"anomaly"`` injects into exactly the s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def resolve_config(kind: str, options: Mapping[str, Any] | KindConfig | None = N
         raise ValueError(f"unknown synthetic kind {kind!r}; valid: {', '.join(KINDS)}")
     cls = KIND_CONFIGS[kind]
     if isinstance(options, cls):
-        return options
+        return cast(KindConfig, options)  # mypy does not narrow by a class held in a variable
     if options is not None and not isinstance(options, Mapping):
         raise ConfigError(f"{kind}: options must be a mapping or {cls.__name__}")
     return from_dict(cls, dict(options or {}), where=f"synth {kind} options")

@@ -67,7 +67,7 @@ _CHUNK_FLOATS = 1 << 22  # bound temporaries (samples x features x L) to ~32 MB
 
 def _dot_features(sigmas: tuple[float, ...], t: np.ndarray) -> np.ndarray:
     """Features (L, m) of ``prod_i (sigma_i^2 + t t')``: ``sqrt(c_k) t^k`` for ``c_k > 0``."""
-    coef = np.ones(1)
+    coef: np.ndarray = np.ones(1)
     for s in sigmas:
         coef = np.convolve(coef, [s * s, 1.0])  # coef[k] multiplies (t t')^k
     ks = np.flatnonzero(coef > 0)

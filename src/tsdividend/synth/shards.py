@@ -13,8 +13,9 @@ Parquet schema (one row per series): ``index`` int64, ``n_channels`` int32, ``le
 Every shard and every manifest version is written to a temporary file in ``out/`` and moved into
 place with ``os.replace`` (:mod:`tsdividend.atomic`); the manifest is rewritten after each finished
 shard. Rerunning the same call after a kill keeps every shard the manifest lists whose sha256 still
-matches, regenerates the others (series depend only on (seed, index), see
-:mod:`tsdividend.synth.generate`), and never duplicates a row. Rerunning with different parameters
+matches, regenerates the others (series depend only on (seed, index): rows are
+:meth:`~tsdividend.synth.corpus.SynthCorpus.sample`, the generation path the stream and the trainer
+share), and never duplicates a row. Rerunning with different parameters
 into the same folder raises. One writer per folder at a time.
 """
 
@@ -38,7 +39,8 @@ from rich.progress import MofNCompleteColumn, Progress
 from tsdividend import __version__
 from tsdividend.atomic import atomic_target, write_json
 from tsdividend.config import to_dict
-from tsdividend.synth.generate import generate_sample, resolve_config
+from tsdividend.synth.corpus import SynthCorpus
+from tsdividend.synth.generate import resolve_config
 from tsdividend.synth.mixup import MixupConfig, resolve_sources
 
 FORMAT = "tsdividend-synth-shards"
@@ -69,7 +71,7 @@ _IDENTITY = (
 class SynthRow(NamedTuple):
     """One stored series: ``index``, float32 ``values`` (C, T), uint8 ``labels`` (T,) or None."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index; the field name is public API
     values: np.ndarray
     labels: np.ndarray | None
 
@@ -105,11 +107,12 @@ def _make_shard(
     on_row: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Generate rows [start, stop) and write them atomically as shard ``shard``; its entry."""
-    cfg = resolve_config(kind, options)
-    sources = resolve_sources(cfg) if isinstance(cfg, MixupConfig) else None
+    corpus = SynthCorpus.of(kind, seed, length, options)
+    if isinstance(corpus.config, MixupConfig):  # load the mixed datasets once per shard
+        corpus = dataclasses.replace(corpus, sources=resolve_sources(corpus.config))
     samples = []
-    for i in range(start, stop):
-        samples.append(generate_sample(kind, i, seed, length, cfg, sources))
+    for sample in corpus.samples(range(start, stop)):
+        samples.append(sample)
         if on_row is not None:
             on_row()
     columns = {
@@ -119,7 +122,9 @@ def _make_shard(
         "values": _list_array([s.values for s in samples], pa.float32()),
     }
     if kind == "anomaly":
-        columns["labels"] = _list_array([s.labels for s in samples], pa.uint8())
+        labels = [s.labels for s in samples if s.labels is not None]
+        assert len(labels) == len(samples), "kind 'anomaly' labels every series"
+        columns["labels"] = _list_array(labels, pa.uint8())
     dest = Path(out) / shard_name(shard)
     with atomic_target(dest) as tmp:
         pq.write_table(pa.table(columns), tmp, compression="zstd")

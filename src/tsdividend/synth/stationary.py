@@ -30,7 +30,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 import scipy.fft
@@ -220,7 +220,10 @@ def dense_factor(profile: Profile, t: np.ndarray) -> np.ndarray:
     return vec[:, keep] * np.sqrt(lam[keep])
 
 
-def _frozen(sampler: LowRankSampler | CirculantSampler) -> LowRankSampler | CirculantSampler:
+_S = TypeVar("_S", bound="LowRankSampler | CirculantSampler")
+
+
+def _frozen(sampler: _S) -> _S:
     arr = sampler.factor if isinstance(sampler, LowRankSampler) else sampler.root
     arr.flags.writeable = False  # cached and shared: never mutate
     return sampler

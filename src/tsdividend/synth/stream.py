@@ -3,7 +3,8 @@
 Indices are dealt round-robin: with ``R`` distributed ranks and ``W`` DataLoader workers, worker
 ``w`` of rank ``r`` generates indices ``start + (r * W + w) + k * R * W``. Together the workers of
 all ranks cover the index sequence exactly once, and since series ``i`` depends only on
-``(seed, i)`` (:mod:`tsdividend.synth.generate`), the content never depends on ``W`` or ``R``; a
+``(seed, i)`` (:class:`~tsdividend.synth.corpus.SynthCorpus`, the generation path the shard
+writer and the trainer share), the content never depends on ``W`` or ``R``; a
 DataLoader with ``batch_size=None`` (or any batch size with one rank) returns single-rank items in
 index order.
 """
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from tsdividend.synth.generate import generate_sample, resolve_config
+from tsdividend.synth.corpus import SynthCorpus
 
 
 class SynthStream(IterableDataset):
@@ -60,7 +61,9 @@ class SynthStream(IterableDataset):
             raise ValueError(f"need 0 <= start <= stop, got start={start}, stop={stop}")
         self.sources = options.pop("sources", None)
         self.kind, self.length, self.seed = kind, int(length), int(seed)
-        self.config = resolve_config(kind, options)  # validate early, in the parent process
+        # validated early, in the parent process; mixup datasets load lazily, in the workers
+        self.corpus = SynthCorpus.of(kind, seed, length, options, self.sources)
+        self.config = self.corpus.config
         self.start, self.stop = int(start), stop
         self.rank, self.world_size, self.with_index = rank, world_size, with_index
 
@@ -76,9 +79,7 @@ class SynthStream(IterableDataset):
         info = get_worker_info()
         worker, n_workers = (0, 1) if info is None else (info.id, info.num_workers)
         for i in self.indices(worker, n_workers):
-            sample = generate_sample(
-                self.kind, i, self.seed, self.length, self.config, self.sources
-            )
+            sample = self.corpus.sample(i)
             item: Any = torch.from_numpy(sample.values)
             if sample.labels is not None:
                 item = (item, torch.from_numpy(sample.labels))

@@ -4,8 +4,9 @@ A source is a pure function of (step, shard): ``batch(step, shard, size)`` retur
 (size, 1, L) windows whatever process asks, so resuming at step ``s`` needs no saved position and
 data-parallel ranks together see exactly the single-process global batch.
 
-- ``synthetic``: series ``step * global_batch + shard * size + j`` of the generator (KernelSynth by
-  default), drawn exactly per index (``tsdividend.synth.generate``).
+- ``synthetic``: sample ``step * global_batch + shard * size + j`` of the generator (KernelSynth by
+  default), drawn exactly per index through :class:`~tsdividend.synth.corpus.SynthCorpus`, the
+  generation path the shard writer (``tsdividend synth``) and ``SynthStream`` share.
 - ``real``: random windows of the train splits of real datasets, channels split into univariate
   series as NuTime does (``tsdividend.data.WindowSampler``), uniform over every kept window
   position, degenerate windows (mostly missing, constant, flat) filtered out
@@ -16,7 +17,6 @@ data-parallel ranks together see exactly the single-process global batch.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +25,9 @@ import numpy as np
 import torch
 
 from tsdividend.data import DataError, Dataset, WindowSampler, list_datasets, load_dataset
+from tsdividend.data.family import family_of
 from tsdividend.data.sampler import RULES, WindowFilter
+from tsdividend.synth.corpus import SeriesCache, SynthCorpus
 
 SOURCES = ("synthetic", "real", "mix")
 
@@ -93,8 +95,12 @@ def real_corpus(names: Sequence[str], data_dir: str | None) -> list[Dataset]:
 
 
 def family(name: str) -> str:
-    """The archive a dataset name belongs to: ``ucr``, ``uea``, ``anomaly/ucr``, ``anomaly/nab``,
-    ``anomaly/msl``, ``forecast`` (the first two path parts for anomaly sets, else the first)."""
+    """The dataset family a name belongs to (``ucr``, ``anomaly/nab``, ... or any registered
+    family, :data:`~tsdividend.data.family.FAMILIES`); for a name of no registered family, the
+    first path part (the first two for ``anomaly/...``)."""
+    spec = family_of(name)
+    if spec is not None:
+        return spec.name
     parts = name.split("/")
     return "/".join(parts[:2]) if parts[0] == "anomaly" and len(parts) > 2 else parts[0]
 
@@ -164,35 +170,9 @@ def describe_corpus(
     return out
 
 
-class _SeriesCache:
-    """Generated synthetic series by (kind, index, seed, length), least recently used evicted
-    beyond ``max_bytes``. Generation (~1-2 ms a series) dominates small-encoder pretraining on a
-    CPU; with it, a finite corpus is generated once per process, and every encoder of a study
-    that trains in this process (same seed and context) reuses the same series."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: tuple) -> np.ndarray | None:
-        item = self._items.get(key)
-        if item is not None:
-            self._items.move_to_end(key)
-        return item
-
-    def put(self, key: tuple, value: np.ndarray) -> None:
-        if value.nbytes > self.max_bytes or key in self._items:
-            return
-        value.setflags(write=False)
-        self._items[key] = value
-        self._bytes += value.nbytes
-        while self._bytes > self.max_bytes:
-            _, old = self._items.popitem(last=False)
-            self._bytes -= old.nbytes
-
-
-_SERIES_CACHE = _SeriesCache(max_bytes=512 * 2**20)
+# Generated synthetic series shared by every PretrainSource of this process: a finite corpus is
+# generated once, and every encoder of a study that trains here (same seed and context) reuses it.
+_SERIES_CACHE = SeriesCache(max_bytes=512 * 2**20)
 
 
 @dataclass
@@ -209,6 +189,7 @@ class PretrainSource:
     seed: int
     global_batch: int
     _sampler: WindowSampler | None = field(default=None, init=False, repr=False)
+    _corpus: SynthCorpus | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.config.source != "synthetic":
@@ -249,31 +230,14 @@ class PretrainSource:
 
     def _synthetic(self, indices: np.ndarray) -> np.ndarray:
         """Univariate synthetic series for sample ``indices``; a multivariate generator's series
-        ``k`` supplies samples ``k * C .. k * C + C - 1`` (its channels, as univariate series)."""
-        from tsdividend.synth import generate
-
+        ``k`` supplies samples ``k * C .. k * C + C - 1`` (its channels, as univariate series);
+        a bounded corpus (``synth_corpus_size = N``) makes sample ``i`` sample ``i mod N``."""
         cfg = self.config
-        out = np.empty((indices.size, cfg.context), np.float32)
-        per = self._channels_per_series()
         if cfg.synth_corpus_size:
             indices = indices % cfg.synth_corpus_size
-        for row, i in enumerate(indices.tolist()):
-            k, c = divmod(i, per)
-            key = (cfg.synth_kind, k, self.seed, cfg.context)
-            series = _SERIES_CACHE.get(key)
-            if series is None:
-                series = np.atleast_2d(np.asarray(generate(*key), np.float32))
-                _SERIES_CACHE.put(key, series)
-            out[row] = series[c]
-        return out
-
-    def _channels_per_series(self) -> int:
-        from tsdividend.synth import generate
-
-        if not hasattr(self, "_per"):
-            probe = generate(self.config.synth_kind, 0, self.seed, self.config.context)
-            self._per = int(np.atleast_2d(np.asarray(probe)).shape[0])
-        return self._per
+        if self._corpus is None:  # built on first use: a bad synth_kind fails at the first batch
+            self._corpus = SynthCorpus.of(cfg.synth_kind, self.seed, cfg.context)
+        return self._corpus.univariate(indices, _SERIES_CACHE)
 
 
 class ShardStream(torch.utils.data.IterableDataset):

@@ -11,6 +11,7 @@ from tsdividend.encoder import (
     concat_channels,
     masked_token_mean,
     pool_embedding,
+    row_embedding,
 )
 
 
@@ -49,3 +50,27 @@ def test_embed_is_the_pooling_rule_applied_to_tokens(use_cls):
     expected = pool_embedding(tokens, padding, 3)
     torch.testing.assert_close(enc.embed(x, mask), expected)
     assert padding[1 * 3 + 2, 2:].all()  # the short channel's padded tokens were excluded
+
+
+@pytest.mark.parametrize("use_cls", [True, False])
+def test_keep_cls_false_drops_exactly_the_cls_row(use_cls):
+    enc = Encoder(EncoderConfig(d_model=16, depth=1, n_heads=2, dropout=0.0, use_cls=use_cls))
+    x = torch.randn(2, 3, 70)
+    tb = enc.tokenize(x)
+    full = enc.forward_tokens(tb.tokens, key_padding_mask=tb.padding)
+    rows = enc.forward_tokens(tb.tokens, key_padding_mask=tb.padding, keep_cls=False)
+    assert rows.shape == tb.tokens.shape
+    torch.testing.assert_close(rows, full[:, 1:] if use_cls else full, rtol=0, atol=0)
+    torch.testing.assert_close(enc.tokens(x), rows, rtol=0, atol=0)
+
+
+def test_row_embedding_is_the_rule_per_row_or_the_cls_output():
+    enc = Encoder(EncoderConfig(d_model=16, depth=1, n_heads=2, dropout=0.0))
+    x, mask = torch.randn(2, 3, 70), torch.rand(2, 3, 70) > 0.2
+    tb = enc.tokenize(x, mask)
+    mean = row_embedding(enc, x, mask)  # (B*C, D), rows b * C + c
+    torch.testing.assert_close(concat_channels(mean, 3), enc.embed(x, mask), rtol=0, atol=0)
+    out = enc.forward_tokens(tb.tokens, key_padding_mask=tb.padding, use_cls=True)
+    torch.testing.assert_close(row_embedding(enc, x, mask, "cls"), out[:, 0], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="representation 'last' unknown"):
+        row_embedding(enc, x, mask, "last")

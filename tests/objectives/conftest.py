@@ -70,3 +70,24 @@ def fit(obj, base: Batch, steps: int, lr: float, params=None) -> list[float]:
 
 def mean_first_last(losses: list[float], k: int) -> tuple[float, float]:
     return sum(losses[:k]) / k, sum(losses[-k:]) / k
+
+
+@torch.no_grad()
+def paired_loss_ratio(trained, initial, base: Batch, draws: int = 4) -> float:
+    """Mean loss of ``trained`` over that of ``initial`` (a deep copy taken before training) on
+    the same ``draws`` held-out batches of ``base``'s series: masks, views and noise come from
+    generators that training never used, identical for both models; eval mode, no gradients.
+
+    The ratio is exactly 1.0 when training changed nothing (lr = 0, a detached loss ...), with no
+    sampling noise (the draws are paired), so a threshold well below 1 fails broken training and
+    leaves room for the drift of another BLAS in the trained value."""
+    totals = []
+    for obj in (trained, initial):
+        obj.eval()
+        losses = []
+        for i in range(draws):
+            g = torch.Generator().manual_seed(10_000 + i)
+            shared = torch.Generator().manual_seed(20_000 + i)
+            losses.append(float(obj(Batch(base.x, base.mask, g, shared)).loss))
+        totals.append(sum(losses))
+    return totals[0] / totals[1]

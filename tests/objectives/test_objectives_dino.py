@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 
@@ -10,13 +11,14 @@ import torch
 
 from tsdividend.augment import make_view
 from tsdividend.config import ConfigError
+from tsdividend.encoder.pooling import row_embedding
 from tsdividend.losses.distillation import dino_loss, update_center
 from tsdividend.objectives import build_objective
 from tsdividend.objectives import dino as dino_module
-from tsdividend.objectives.dino import DINO, DINOConfig, row_embedding
+from tsdividend.objectives.dino import DINO, DINOConfig
 from tsdividend.objectives.scaling import scaled_view
 
-from .conftest import sine_batch, tiny_encoder
+from .conftest import paired_loss_ratio, sine_batch, tiny_encoder
 
 
 def _build(**changes) -> DINO:
@@ -203,13 +205,20 @@ def test_representations_mean_is_the_pooling_rule_and_cls_is_row_zero():
 
 
 def test_loss_falls_on_sines():
-    """80 AdamW steps (lr 1e-4) on a fixed batch of sines, fresh views each step. DINO's loss is
-    artificially low at step 0 (the centre starts at 0, so every series picks the same
-    prototype) and rises while the centre (EMA, m = 0.9) catches up; we compare the mean loss of
-    steps 15-24 (after that transient) with the last 10 steps, which must be >= 15% lower
-    (measured 2.93 -> 2.31), and require the teacher not to have collapsed to uniform."""
-    # the per-paper momentum pinned: this checks the loss, not the EMA rule's short-run start
+    """80 AdamW steps (lr 1e-4) on a fixed batch of sines, fresh views each step, then the trained
+    objective's loss over that of its initial copy on the same held-out views, with the trained
+    centre given to both (the centre moves even when nothing trains: with lr = 0 the per-step
+    loss rises 1.3x as the centre catches up, while this ratio is exactly 1.0). Measured
+    0.47-0.58 over 3 seeds; the per-step losses of steps 15-24 vs the last 10, the statistic used
+    before, ranged 0.79-0.96 over the same seeds. Also: the teacher has not collapsed to uniform
+    (entropy log K; measured 1.7-2.5 vs log 32 = 3.47)."""
+    # ema_start pinned to the per-paper 0.996 (the default "auto" rule would give
+    # 1 - 3/80 = 0.9625 here, a teacher with a 27-step time constant): this test is about the
+    # distillation loss in the slow-teacher regime DINO is designed for, not about the EMA rule
+    # (tested in test_objectives_ema.py). The pin is not what makes it pass: with "auto" the
+    # ratio below measured 0.47 at seed 0, as with 0.996 (0.49).
     obj = _build(freeze_last_layer_steps=5, ema_start=0.996)
+    initial = copy.deepcopy(obj)
     opt = torch.optim.AdamW([p for p in obj.parameters() if p.requires_grad], lr=1e-4)
     base = sine_batch(b=16)
     losses, entropy, total = [], 0.0, 80
@@ -223,7 +232,8 @@ def test_loss_falls_on_sines():
         obj.on_after_step(step + 1, total)
         losses.append(out.loss.item())
         entropy = out.logs["teacher_entropy"].item()
-    early, last = sum(losses[15:25]) / 10, sum(losses[-10:]) / 10
-    print(f"dino loss {losses[0]:.4f} (step 0), {early:.4f} (15-24) -> {last:.4f}")
-    assert last < 0.85 * early, (early, last)
-    assert entropy < 0.8 * math.log(obj.config.n_prototypes), entropy
+    initial.center.copy_(obj.center)
+    ratio = paired_loss_ratio(obj, initial, base)
+    print(f"dino loss {losses[0]:.4f} (step 0) -> {sum(losses[-10:]) / 10:.4f}; paired {ratio:.3f}")
+    assert ratio < 0.8, ratio
+    assert entropy < 0.9 * math.log(obj.config.n_prototypes), entropy

@@ -16,12 +16,12 @@ import pytest
 import torch
 
 from tsdividend.config import ConfigError
-from tsdividend.objectives import OBJECTIVES, build_objective
-from tsdividend.train.schedules import auto_ema_start, ema_momentum
+from tsdividend.objectives import OBJECTIVES, EMAConfig, EMAObjective, build_objective
+from tsdividend.schedules import auto_ema_start, ema_momentum
 
 from .conftest import tiny_encoder
 
-EMA_OBJECTIVES = [name for name in OBJECTIVES.names() if OBJECTIVES.get(name).ema_pairs]
+EMA_OBJECTIVES = [n for n in OBJECTIVES.names() if issubclass(OBJECTIVES.get(n), EMAObjective)]
 
 
 def _build(name: str, **options):
@@ -31,10 +31,30 @@ def _build(name: str, **options):
     return build_objective(name, tiny_encoder(), {**opts, **options})
 
 
-def test_the_ema_objectives_are_the_expected_ones():
-    # the hybrid (MAE + LeJEPA) has no EMA target; if one is added it must appear here
-    assert sorted(EMA_OBJECTIVES) == ["byol", "dino", "jepa"]
-    assert not OBJECTIVES.get("hybrid").ema_pairs
+def test_every_objective_with_a_frozen_target_uses_the_one_ema_rule():
+    # an EMA target is a frozen copy (no parameter needs a gradient): such an objective must
+    # derive from EMAObjective (momentum, meta) with an EMAConfig (the declared options)
+    assert {"jepa", "dino", "byol"} <= set(EMA_OBJECTIVES)
+    for name in OBJECTIVES.names():
+        cls = OBJECTIVES.get(name)
+        obj = cls(tiny_encoder(), cls.tiny_config())
+        frozen = [p for p in obj.parameters() if not p.requires_grad]
+        assert bool(frozen) == (name in EMA_OBJECTIVES), name
+        if name in EMA_OBJECTIVES:
+            assert issubclass(cls.config_cls, EMAConfig) and obj.ema_pairs, name
+            targets = [p for t, _ in obj.ema_pairs for p in getattr(obj, t).parameters()]
+            assert {id(p) for p in targets} == {id(p) for p in frozen}, name
+        else:
+            assert obj.ema_schedule(300) is None, name
+
+
+def test_ema_options_keep_their_flat_names():
+    # objective_options (TOML, CLI --option) name them ema_start / ema_end on every EMA objective
+    for name in EMA_OBJECTIVES:
+        cfg = build_objective(name, tiny_encoder(), {"ema_start": 0.99, "ema_end": 0.999}).config
+        assert (cfg.ema_start, cfg.ema_end) == (0.99, 0.999)
+    with pytest.raises(ConfigError, match="ema_end"):
+        EMAConfig(ema_start="auto", ema_end=1.5)
 
 
 @pytest.mark.parametrize("name", EMA_OBJECTIVES)

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -6,7 +8,7 @@ from tsdividend.objectives.hybrid import Hybrid, HybridConfig
 from tsdividend.objectives.lejepa import LeJEPA
 from tsdividend.objectives.mae import MAEObjective
 
-from .conftest import fit, mean_first_last, sine_batch, tiny_encoder
+from .conftest import fit, paired_loss_ratio, sine_batch, tiny_encoder
 
 
 def test_loss_is_the_alpha_weighted_sum_of_its_parts():
@@ -35,5 +37,8 @@ def test_alpha_validated_and_nested_config_from_dict():
 def test_loss_falls():
     torch.manual_seed(0)
     obj = Hybrid(tiny_encoder(), Hybrid.tiny_config())
-    first, last = mean_first_last(fit(obj, sine_batch(b=16), 40, lr=3e-3), 5)
-    assert last < 0.85 * first, (first, last)  # measured 0.75-0.79x over 3 seeds
+    initial, base = copy.deepcopy(obj), sine_batch(b=16)
+    fit(obj, base, 40, lr=3e-3)
+    # paired held-out draws: 1.0 exactly if training did nothing; measured 0.61-0.66 over 3 seeds
+    ratio = paired_loss_ratio(obj, initial, base)
+    assert ratio < 0.85, ratio

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from dataclasses import replace
@@ -15,7 +16,7 @@ from tsdividend.losses.latent import positional_covariance, positional_variance
 from tsdividend.objectives import Batch
 from tsdividend.objectives.jepa import JEPA, JEPAConfig, block_target_mask
 
-from .conftest import sine_batch, tiny_encoder
+from .conftest import paired_loss_ratio, sine_batch, tiny_encoder
 
 
 def _jepa(tokenizer: str = "patch", seed: int = 0, **options) -> JEPA:
@@ -186,17 +187,18 @@ def test_config_and_short_series_errors_name_the_values():
 def test_loss_falls_on_sines():
     torch.manual_seed(0)
     obj, base, steps = _jepa(), sine_batch(b=8), 40
+    initial = copy.deepcopy(obj)
     opt = torch.optim.AdamW([p for p in obj.parameters() if p.requires_grad], lr=2e-3)
-    losses = []
     for s in range(steps):
         loss = obj(_batch(base, s, steps)).loss
         opt.zero_grad()
         loss.backward()
         opt.step()
         obj.on_after_step(s + 1, steps)
-        losses.append(loss.detach())
-    first, last = torch.stack(losses[:5]).mean(), torch.stack(losses[-5:]).mean()
-    assert last < 0.9 * first, (first, last)  # measured ~0.96 -> ~0.77 (4 seeds: ratio <= 0.8)
+    # paired held-out masks: 1.0 exactly if training did nothing (the EMA target then stays put
+    # too); measured 0.72-0.78 over 3 seeds (the per-step losses fell only 0.77-0.84x)
+    ratio = paired_loss_ratio(obj, initial, base)
+    assert ratio < 0.9, ratio
 
 
 def _ragged(base: Batch) -> Batch:

@@ -19,7 +19,17 @@ channel, concatenated; NuTime: per-window channel tokens concatenated).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import Tensor
+
+from tsdividend.config import ConfigError
+
+if TYPE_CHECKING:  # transformer.py imports this module
+    from tsdividend.encoder.transformer import Encoder
+
+# Per-row representations an objective may train (DINO, BYOL): THE rule's token mean, or CLS.
+REPRESENTATIONS = ("mean", "cls")
 
 
 def masked_token_mean(tokens: Tensor, padding: Tensor | None = None) -> Tensor:
@@ -59,3 +69,30 @@ def pool_embedding(tokens: Tensor, padding: Tensor | None, n_channels: int) -> T
         (B, C * D) embeddings.
     """
     return concat_channels(masked_token_mean(tokens, padding), n_channels)
+
+
+def check_representation(value: str) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is one of :data:`REPRESENTATIONS`."""
+    if value not in REPRESENTATIONS:
+        raise ConfigError(f"representation {value!r} unknown; valid: {list(REPRESENTATIONS)}")
+
+
+def row_embedding(
+    encoder: Encoder, x: Tensor, mask: Tensor | None, representation: str = "mean"
+) -> Tensor:
+    """(B, C, T) series -> (B*C, D): one vector per channel row (before channels are joined).
+
+    Args:
+        encoder: THE encoder.
+        x: (B, C, T) series; mask: (B, C, T) bool, True = observed.
+        representation: "mean" (THE pooling rule per row: mean of the non-padded token outputs,
+            :func:`masked_token_mean`; the CLS row, if the encoder uses one, is not pooled) or
+            "cls" (the CLS output, row 0 of ``forward_tokens(use_cls=True)``).
+    """
+    if representation not in REPRESENTATIONS:
+        raise ValueError(f"representation {representation!r} unknown; valid: {REPRESENTATIONS}")
+    tb = encoder.tokenize(x, mask)
+    if representation == "cls":
+        return encoder.forward_tokens(tb.tokens, key_padding_mask=tb.padding, use_cls=True)[:, 0]
+    out = encoder.forward_tokens(tb.tokens, key_padding_mask=tb.padding, keep_cls=False)
+    return masked_token_mean(out, tb.padding)

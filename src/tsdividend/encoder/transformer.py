@@ -25,6 +25,7 @@ ones/zeros, CLS token and learned positions trunc normal(0.02); tokenizers as do
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -114,6 +115,8 @@ class Encoder(nn.Module):
             the global RNG state); else the global RNG.
     """
 
+    pos_table: Tensor  # (max_len, D) fixed sin-cos rows (a buffer; "sincos" encoding only)
+
     def __init__(self, config: EncoderConfig, *, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.config = config
@@ -142,8 +145,8 @@ class Encoder(nn.Module):
         nn.init.trunc_normal_(self.cls_token, std=0.02, a=-0.04, b=0.04, generator=generator)
         if self.config.pos_encoding == "learned":
             nn.init.trunc_normal_(self.pos_embed, std=0.02, a=-0.04, b=0.04, generator=generator)
-        for block in self.blocks:
-            block.reset_parameters(self.config.depth, generator)
+        for block in self.blocks:  # a ModuleList of Block (iteration types them as Module)
+            cast(Block, block).reset_parameters(self.config.depth, generator)
         self.norm.reset_parameters()
 
     @property
@@ -190,6 +193,7 @@ class Encoder(nn.Module):
         key_padding_mask: Tensor | None = None,
         positions: Tensor | None = None,
         use_cls: bool | None = None,
+        keep_cls: bool = True,
     ) -> Tensor:
         """Run the transformer on given tokens.
 
@@ -204,10 +208,12 @@ class Encoder(nn.Module):
                 their original positions); default ``0 .. N-1``. Each must lie in
                 ``[0, max_tokens)`` (not checked, to avoid a device sync).
             use_cls: prepend the CLS token at position 0; default ``config.use_cls``.
+            keep_cls: return the CLS output row (when ``use_cls``); False drops it, so output
+                row ``i`` is token ``i``'s (the one place callers strip CLS).
 
         Returns:
-            (B', N + 1, D) with the CLS output at row 0 when ``use_cls``, else (B', N, D); after
-            the final LayerNorm.
+            (B', N + 1, D) with the CLS output at row 0 when ``use_cls`` and ``keep_cls``, else
+            (B', N, D); after the final LayerNorm.
         """
         use_cls = self.config.use_cls if use_cls is None else use_cls
         if tokens.ndim != 3 or tokens.shape[-1] != self.config.d_model:
@@ -240,17 +246,17 @@ class Encoder(nn.Module):
         attn_mask, is_causal = attention_mask(key_padding_mask, causal, x.shape[1])
         for block in self.blocks:
             x = block(x, attn_mask, is_causal)
-        return self.norm(x)
+        x = self.norm(x)
+        return x[:, 1:] if use_cls and not keep_cls else x
 
     def _encode(
         self, x: Tensor, mask: Tensor | None, causal: bool, use_cls: bool | None
     ) -> tuple[Tensor, TokenBatch]:
-        use_cls = self.config.use_cls if use_cls is None else use_cls
         tb = self.tokenize(x, mask)
         out = self.forward_tokens(
-            tb.tokens, causal=causal, key_padding_mask=tb.padding, use_cls=use_cls
+            tb.tokens, causal=causal, key_padding_mask=tb.padding, use_cls=use_cls, keep_cls=False
         )
-        return (out[:, 1:] if use_cls else out), tb
+        return out, tb
 
     def tokens(
         self,

@@ -14,7 +14,8 @@ Defaults and their sources:
   (hidden = 16 x out_dim).
 * Target EMA ``ema_start -> 1`` on a half-cosine per step; ``ema_start`` "auto" = the
   project's one EMA rule ``min(0.996, 1 - 3 / steps)`` (0.996: BYOL's base; NuTime: 0.999;
-  :func:`tsdividend.train.schedules.auto_ema_start`); a float overrides it.
+  :func:`tsdividend.schedules.auto_ema_start`, :class:`~tsdividend.objectives.ema.EMAConfig`); a
+  float overrides it.
 * Views ``("rrc", "rrc")``: NuTime's only augmentation, random resized crop of 0.8..1.0 of the
   length, resized back (here to the input length; NuTime to 512). Any registered view names may
   be given instead, e.g. ``("dwt_soft", "dwt_perturb")``.
@@ -50,28 +51,21 @@ from tsdividend.augment import make_view
 from tsdividend.augment.views import VIEWS
 from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder import Encoder
+from tsdividend.encoder.pooling import check_representation, row_embedding
 from tsdividend.losses.similarity import normalized_mse
-from tsdividend.objectives.base import (
-    OBJECTIVES,
-    Batch,
-    LossOutput,
-    Objective,
-    check_ema_config,
-    ema_copy,
-)
-from tsdividend.objectives.dino import check_representation, row_embedding
+from tsdividend.objectives.base import OBJECTIVES, Batch, LossOutput
+from tsdividend.objectives.ema import EMAConfig, EMAObjective, ema_copy
 from tsdividend.objectives.heads import mlp
 
 
 @dataclass(frozen=True)
-class BYOLConfig:
-    """BYOL options (defaults and sources in the module docstring)."""
+class BYOLConfig(EMAConfig):
+    """BYOL options (defaults and sources in the module docstring; ``ema_start``/``ema_end``
+    from :class:`EMAConfig`)."""
 
     projector_hidden: int = 4096
     projector_dim: int = 256
     predictor_hidden: int = 4096
-    ema_start: float | str = "auto"
-    ema_end: float = 1.0
     views: tuple[str, str] = ("rrc", "rrc")
     representation: str = "mean"
 
@@ -79,7 +73,7 @@ class BYOLConfig:
         check_representation(self.representation)
         for name in ("projector_hidden", "projector_dim", "predictor_hidden"):
             check_int(name, getattr(self, name), 1)
-        check_ema_config(self.ema_start, self.ema_end)
+        super().__post_init__()
         object.__setattr__(self, "views", tuple(self.views))  # TOML gives a list
         if len(self.views) != 2:
             raise ConfigError(f"views must name exactly 2 views, got {list(self.views)}")
@@ -89,10 +83,9 @@ class BYOLConfig:
 
 
 @OBJECTIVES.register("byol")
-class BYOL(Objective):
+class BYOL(EMAObjective[BYOLConfig]):
     """BYOL on THE encoder; :meth:`downstream_encoder` is the EMA target's encoder."""
 
-    name = "byol"
     config_cls = BYOLConfig
     ema_pairs = (("target_encoder", "encoder"), ("target_projector", "projector"))
 
@@ -118,7 +111,8 @@ class BYOL(Objective):
             else (self.target_encoder, self.target_projector)
         )
         if xs[0].shape == xs[1].shape:
-            mask = None if ms[0] is None or ms[1] is None else torch.cat(ms)
+            m1, m2 = ms
+            mask = None if m1 is None or m2 is None else torch.cat([m1, m2])
             z1, z2 = proj(
                 row_embedding(enc, torch.cat(xs), mask, self.config.representation)
             ).chunk(2)
@@ -143,7 +137,7 @@ class BYOL(Objective):
     @torch.no_grad()
     def downstream_encoder(self) -> Encoder:
         """The EMA target's encoder."""
-        return self.target_encoder  # type: ignore[return-value]
+        return self.target_encoder
 
     @classmethod
     def tiny_config(cls) -> BYOLConfig:

@@ -127,6 +127,8 @@ class DenoisingDecoder(nn.Module):
         timesteps: T (size of the sinusoidal timestep table).
     """
 
+    t_table: Tensor  # (timesteps, d_model) sinusoidal timestep embeddings (a buffer)
+
     def __init__(
         self, d_model: int, patch_len: int, hidden: int, depth: int, dropout: float, timesteps: int
     ) -> None:
@@ -153,7 +155,7 @@ class DenoisingDecoder(nn.Module):
 
 
 @OBJECTIVES.register("diffusion")
-class DiffusionObjective(Objective):
+class DiffusionObjective(Objective[DiffusionConfig]):
     """TimeDART-style denoising of patches; downstream uses the online encoder.
 
     Args:
@@ -161,8 +163,8 @@ class DiffusionObjective(Objective):
         config: :class:`DiffusionConfig`.
     """
 
-    name = "diffusion"
     config_cls = DiffusionConfig
+    alpha_bar: Tensor  # (timesteps,) cumulative signal fractions (a buffer)
 
     def __init__(self, encoder: Encoder, config: DiffusionConfig) -> None:
         super().__init__(encoder, config)
@@ -196,9 +198,9 @@ class DiffusionObjective(Objective):
         sos = self.sos_token.to(tb.tokens.dtype).expand(tb.tokens.shape[0], 1, -1)
         tokens = torch.cat([sos, tb.tokens[:, :-1]], dim=1)
         padding = F.pad(tb.padding[:, :-1], (1, 0), value=False)
-        out = self.encoder.forward_tokens(tokens, causal=True, key_padding_mask=padding)
-        if self.encoder.config.use_cls:
-            out = out[:, 1:]
+        out = self.encoder.forward_tokens(
+            tokens, causal=True, key_padding_mask=padding, keep_cls=False
+        )
         return out, self.encoder.patchify(x, mask)
 
     def forward(self, batch: Batch) -> LossOutput:

@@ -17,7 +17,8 @@ Defaults and their sources:
   seed paper.
 * Teacher EMA ``ema_start -> 1`` on a half-cosine per step; ``ema_start`` "auto" = the
   project's one EMA rule ``min(0.996, 1 - 3 / steps)`` (0.996: DINO; the seed paper used 0.9995;
-  :func:`tsdividend.train.schedules.auto_ema_start`); a float overrides it.
+  :func:`tsdividend.schedules.auto_ema_start`, :class:`~tsdividend.objectives.ema.EMAConfig`); a
+  float overrides it.
 * ``freeze_last_layer_steps`` 50: DINO and the seed paper freeze the prototypes for the first
   epoch (1 of 20 epochs in the seed paper = 5%); 50 steps is 5% of the trainer's 1000 default.
 * Views ``dwt_soft`` (teacher) and ``dwt_perturb`` (student): the seed paper's "DWT 1 vs 1"
@@ -69,31 +70,18 @@ from tsdividend.augment import RandomResizedCrop, make_view
 from tsdividend.augment.views import VIEWS
 from tsdividend.config import ConfigError, check_int
 from tsdividend.encoder import Encoder
-from tsdividend.encoder.pooling import masked_token_mean
+from tsdividend.encoder.pooling import check_representation, row_embedding
 from tsdividend.losses.distillation import dino_loss, update_center
-from tsdividend.objectives.base import (
-    OBJECTIVES,
-    Batch,
-    LossOutput,
-    Objective,
-    check_ema_config,
-    ema_copy,
-)
+from tsdividend.objectives.base import OBJECTIVES, Batch, LossOutput
+from tsdividend.objectives.ema import EMAConfig, EMAObjective, ema_copy
 from tsdividend.objectives.heads import mlp
 from tsdividend.objectives.scaling import scaled_view
 
-REPRESENTATIONS = ("mean", "cls")
-
-
-def check_representation(value: str) -> None:
-    """Raise :class:`ConfigError` unless ``value`` is one of :data:`REPRESENTATIONS`."""
-    if value not in REPRESENTATIONS:
-        raise ConfigError(f"representation {value!r} unknown; valid: {list(REPRESENTATIONS)}")
-
 
 @dataclass(frozen=True)
-class DINOConfig:
-    """DINO options (defaults and sources in the module docstring)."""
+class DINOConfig(EMAConfig):
+    """DINO options (defaults and sources in the module docstring; ``ema_start``/``ema_end``
+    from :class:`EMAConfig`)."""
 
     head_hidden: int = 2048
     bottleneck: int = 256
@@ -101,8 +89,6 @@ class DINOConfig:
     student_temp: float = 0.1
     teacher_temp: float = 0.04
     center_momentum: float = 0.9
-    ema_start: float | str = "auto"
-    ema_end: float = 1.0
     freeze_last_layer_steps: int = 50
     teacher_view: str = "dwt_soft"
     student_view: str = "dwt_perturb"
@@ -121,7 +107,7 @@ class DINOConfig:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if not 0.0 <= self.center_momentum <= 1.0:
             raise ConfigError(f"center_momentum must be in [0, 1], got {self.center_momentum!r}")
-        check_ema_config(self.ema_start, self.ema_end)
+        super().__post_init__()
         for name in ("teacher_view", "student_view"):
             if getattr(self, name) not in VIEWS.names():
                 raise ConfigError(f"{name} {getattr(self, name)!r} unknown; valid: {VIEWS.names()}")
@@ -151,42 +137,18 @@ class DINOHead(nn.Module):
     def forward(self, x: Tensor, freeze_prototypes: bool = False) -> Tensor:
         """(N, D) -> (N, K) scores in [-1, 1]; ``freeze_prototypes`` zeroes their gradient."""
         z = F.normalize(self.mlp(x), dim=-1)
-        w = self.prototypes
+        w: Tensor = self.prototypes
         if freeze_prototypes:
             w = w.detach() + 0.0 * w  # same value, zero gradient, still used (see module doc)
         return F.linear(z, F.normalize(w, dim=-1).to(z.dtype))
 
 
-def row_embedding(
-    encoder: Encoder, x: Tensor, mask: Tensor | None, representation: str = "mean"
-) -> Tensor:
-    """(B, C, T) series -> (B*C, D): one vector per channel row.
-
-    Args:
-        encoder: THE encoder.
-        x: (B, C, T) series; mask: (B, C, T) bool, True = observed.
-        representation: "mean" (THE pooling rule per row: mean of the non-padded token outputs,
-            :func:`~tsdividend.encoder.pooling.masked_token_mean`) or "cls" (the CLS output,
-            row 0 of ``forward_tokens(use_cls=True)``).
-    """
-    if representation not in REPRESENTATIONS:
-        raise ValueError(f"representation {representation!r} unknown; valid: {REPRESENTATIONS}")
-    tb = encoder.tokenize(x, mask)
-    use_cls = True if representation == "cls" else None  # None: the encoder's own setting
-    out = encoder.forward_tokens(tb.tokens, key_padding_mask=tb.padding, use_cls=use_cls)
-    if representation == "cls":
-        return out[:, 0]
-    if out.shape[1] != tb.tokens.shape[1]:  # a CLS row (config.use_cls) is not pooled
-        out = out[:, 1:]
-    return masked_token_mean(out, tb.padding)
-
-
 @OBJECTIVES.register("dino")
-class DINO(Objective):
+class DINO(EMAObjective[DINOConfig]):
     """Wavelet DINO on THE encoder; :meth:`downstream_encoder` is the EMA teacher's encoder."""
 
-    name = "dino"
     config_cls = DINOConfig
+    center: Tensor  # (K,) running mean of the teacher scores (a buffer, see on_after_step)
     ema_pairs = (("teacher_encoder", "encoder"), ("teacher_head", "head"))
 
     def __init__(self, encoder: Encoder, config: DINOConfig) -> None:
@@ -206,9 +168,9 @@ class DINO(Objective):
         """(n_local_crops * B, C, L) crops, crop-major, each then given the student view."""
         n, (lo, hi) = self.config.n_local_crops, self.config.local_crop_scale
         crop = RandomResizedCrop(scale=(lo, hi), out_length=max(1, round(hi * x.shape[-1])))
-        xs, ms = crop(x.repeat(n, 1, 1), generator=g, mask=mask.repeat(n, 1, 1))
-        xs, ms = scaled_view(self.student_view, xs, ms, g)
-        return xs, ms
+        xc, mc = crop(x.repeat(n, 1, 1), generator=g, mask=mask.repeat(n, 1, 1))
+        assert mc is not None  # the crop returns a mask whenever it is given one
+        return scaled_view(self.student_view, xc, mc, g)
 
     def forward(self, batch: Batch) -> LossOutput:
         cfg, g = self.config, batch.generator
@@ -256,7 +218,7 @@ class DINO(Objective):
 
     def downstream_encoder(self) -> Encoder:
         """The EMA teacher's encoder."""
-        return self.teacher_encoder  # type: ignore[return-value]
+        return self.teacher_encoder
 
     @classmethod
     def tiny_config(cls) -> DINOConfig:

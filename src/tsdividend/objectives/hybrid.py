@@ -47,10 +47,9 @@ class HybridConfig:
 
 
 @OBJECTIVES.register("hybrid")
-class Hybrid(Objective):
+class Hybrid(Objective[HybridConfig]):
     """MAE + LeJEPA on one encoder, ``alpha * mae + (1 - alpha) * lejepa``."""
 
-    name = "hybrid"
     config_cls = HybridConfig
 
     def __init__(self, encoder: Encoder, config: HybridConfig) -> None:

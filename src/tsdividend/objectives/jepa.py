@@ -25,7 +25,8 @@ Defaults and their sources (seed paper = Razmadze et al. 2026, section 2.4 of th
 * ``loss`` "mse" (seed paper); "smooth_l1" is I-JEPA's choice.
 * EMA ``ema_start -> 1`` on a half-cosine (seed paper; I-JEPA ramps linearly); ``ema_start``
   "auto" = the project's one EMA rule ``min(0.996, 1 - 3 / steps)`` (0.996: seed paper;
-  :func:`tsdividend.train.schedules.auto_ema_start`); a float overrides it.
+  :func:`tsdividend.schedules.auto_ema_start`, :class:`~tsdividend.objectives.ema.EMAConfig`); a
+  float overrides it.
 * ``var_weight`` and ``cov_weight`` 0 (off, I-JEPA style): the seed paper added VICReg terms on
   the context outputs with weights 1.0 and 0.04 (see :mod:`tsdividend.losses.latent` for the
   per-row form used here, which keeps data-parallel losses exact).
@@ -52,19 +53,14 @@ from tsdividend.losses.latent import (
     positional_variance,
     token_regression,
 )
-from tsdividend.objectives.base import (
-    OBJECTIVES,
-    Batch,
-    LossOutput,
-    Objective,
-    check_ema_config,
-    ema_copy,
-)
+from tsdividend.objectives.base import OBJECTIVES, Batch, LossOutput
+from tsdividend.objectives.ema import EMAConfig, EMAObjective, ema_copy
 
 
 @dataclass(frozen=True)
-class JEPAConfig:
-    """JEPA options (defaults and sources in the module docstring)."""
+class JEPAConfig(EMAConfig):
+    """JEPA options (defaults and sources in the module docstring; ``ema_start``/``ema_end``
+    from :class:`EMAConfig`)."""
 
     num_blocks: int = 2
     block_ratio: float = 0.25
@@ -74,8 +70,6 @@ class JEPAConfig:
     pred_heads: int = 4
     pred_mlp_ratio: float = 2.0
     loss: str = "mse"
-    ema_start: float | str = "auto"
-    ema_end: float = 1.0
     var_weight: float = 0.0
     cov_weight: float = 0.0
 
@@ -94,7 +88,7 @@ class JEPAConfig:
             raise ConfigError(f"pred_mlp_ratio must be > 0, got {self.pred_mlp_ratio!r}")
         if self.loss not in REGRESSION_KINDS:
             raise ConfigError(f"loss {self.loss!r} unknown; valid: {list(REGRESSION_KINDS)}")
-        check_ema_config(self.ema_start, self.ema_end)
+        super().__post_init__()
         for name in ("var_weight", "cov_weight"):
             if not getattr(self, name) >= 0.0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -174,6 +168,8 @@ class CrossBlock(nn.Module):
 class JEPAPredictor(nn.Module):
     """Positional queries cross-attend to the context outputs; (R, T, d_model) predictions."""
 
+    pos_table: Tensor  # (max_tokens, d_model) sin-cos rows of the patch positions (a buffer)
+
     def __init__(self, d_model: int, cfg: JEPAConfig, max_tokens: int) -> None:
         super().__init__()
         width = cfg.pred_width or max(1, d_model // 2)
@@ -209,10 +205,9 @@ class JEPAPredictor(nn.Module):
 
 
 @OBJECTIVES.register("jepa")
-class JEPA(Objective):
+class JEPA(EMAObjective[JEPAConfig]):
     """I-JEPA on patch tokens; :meth:`downstream_encoder` is the EMA target encoder."""
 
-    name = "jepa"
     config_cls = JEPAConfig
     ema_pairs = (("target_encoder", "encoder"),)
 
@@ -243,14 +238,12 @@ class JEPA(Objective):
         context = valid & ~target
         m, t = torch.stack([context.sum(1).max(), target.sum(1).max()]).tolist()  # one sync
         ctx_tokens, ctx_pos, ctx_valid = gather_tokens(tb.tokens, context, max(m, 1))
-        use_cls = enc.config.use_cls
         ctx_out = enc.forward_tokens(
-            ctx_tokens, key_padding_mask=~ctx_valid, positions=ctx_pos, use_cls=use_cls
+            ctx_tokens, key_padding_mask=~ctx_valid, positions=ctx_pos, keep_cls=False
         )
-        ctx_out = ctx_out[:, 1:] if use_cls else ctx_out
         t = max(t, 1)
         with torch.no_grad():
-            full = self.target_encoder.tokens(batch.x, batch.mask, use_cls=use_cls).float()
+            full = self.target_encoder.tokens(batch.x, batch.mask).float()
             full = F.layer_norm(full, full.shape[-1:])
             tgt, tgt_pos, tgt_valid = gather_tokens(full, target, t)
         return {
@@ -280,7 +273,7 @@ class JEPA(Objective):
     @torch.no_grad()
     def downstream_encoder(self) -> Encoder:
         """The EMA target encoder."""
-        return self.target_encoder  # type: ignore[return-value]
+        return self.target_encoder
 
     @classmethod
     def tiny_config(cls) -> JEPAConfig:

@@ -95,10 +95,9 @@ class LeJEPAConfig:
 
 
 @OBJECTIVES.register("lejepa")
-class LeJEPA(Objective):
+class LeJEPA(Objective[LeJEPAConfig]):
     """LeJEPA on pooled, projected view embeddings; :meth:`downstream_encoder` is the encoder."""
 
-    name = "lejepa"
     config_cls = LeJEPAConfig
 
     def __init__(self, encoder: Encoder, config: LeJEPAConfig) -> None:
@@ -133,9 +132,8 @@ class LeJEPA(Objective):
                 "all views must keep one shape"
             )
         tb = self.encoder.tokenize(torch.cat(xs), torch.cat(masks))
-        use_cls = self.encoder.config.use_cls
-        out = self.encoder.forward_tokens(tb.tokens, key_padding_mask=tb.padding, use_cls=use_cls)
-        pooled = masked_token_mean(out[:, 1:] if use_cls else out, tb.padding)  # (V*B*C, D)
+        out = self.encoder.forward_tokens(tb.tokens, key_padding_mask=tb.padding, keep_cls=False)
+        pooled = masked_token_mean(out, tb.padding)  # (V*B*C, D)
         return self.projector(pooled).reshape(len(xs), -1, self.embedding_dim)
 
     def forward(self, batch: Batch) -> LossOutput:

@@ -115,7 +115,7 @@ def hidden_steps(masked: Tensor, length: int, patch_len: int, stride: int) -> Te
 
 
 @OBJECTIVES.register("mae")
-class MAEObjective(Objective):
+class MAEObjective(Objective[MAEConfig]):
     """Masked patch reconstruction; downstream uses the online encoder.
 
     Args:
@@ -123,7 +123,6 @@ class MAEObjective(Objective):
         config: :class:`MAEConfig`.
     """
 
-    name = "mae"
     config_cls = MAEConfig
 
     def __init__(self, encoder: Encoder, config: MAEConfig) -> None:
@@ -161,9 +160,7 @@ class MAEObjective(Objective):
         tb = self.encoder.tokenize(x, seen)
         tokens = torch.where(masked[..., None], self.mask_token.to(tb.tokens.dtype), tb.tokens)
         # The full-mask padding: masked patches must stay attendable as mask tokens.
-        out = self.encoder.forward_tokens(tokens, key_padding_mask=padding)
-        if ec.use_cls:
-            out = out[:, 1:]
+        out = self.encoder.forward_tokens(tokens, key_padding_mask=padding, keep_cls=False)
         floor = self.config.target_floor and self.config.visible_stats
         stats = floored_stats(x, seen, mask) if floor else instance_stats(x, seen)
         with torch.autocast(x.device.type, enabled=False):

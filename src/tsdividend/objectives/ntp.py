@@ -119,7 +119,7 @@ def context_normalized_patches(
 
 
 @OBJECTIVES.register("ntp")
-class NTPObjective(Objective):
+class NTPObjective(Objective[NTPConfig]):
     """Causal next-patch (k-ahead) regression; downstream uses the online encoder.
 
     Args:
@@ -127,7 +127,6 @@ class NTPObjective(Objective):
         config: :class:`NTPConfig`.
     """
 
-    name = "ntp"
     config_cls = NTPConfig
 
     def __init__(self, encoder: Encoder, config: NTPConfig) -> None:
@@ -161,9 +160,9 @@ class NTPObjective(Objective):
             )
         t_ctx = context_length(n_ctx, ec.patch_len, ec.stride)
         tb = self.encoder.tokenize(x[..., :t_ctx], mask[..., :t_ctx])
-        out = self.encoder.forward_tokens(tb.tokens, causal=True, key_padding_mask=tb.padding)
-        if ec.use_cls:
-            out = out[:, 1:]
+        out = self.encoder.forward_tokens(
+            tb.tokens, causal=True, key_padding_mask=tb.padding, keep_cls=False
+        )
         values, observed = context_normalized_patches(
             x, mask, n_ctx, ec.patch_len, ec.stride, self.config.target_floor
         )

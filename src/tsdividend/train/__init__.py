@@ -1,1 +1,2 @@
-"""Pretraining engine: schedules, the one training loop, checkpoints, distributed helpers."""
+"""Pretraining engine: the one training loop, checkpoints, distributed helpers (the schedules it
+uses are the leaf module :mod:`tsdividend.schedules`)."""

@@ -30,6 +30,7 @@ from tsdividend import __version__
 from tsdividend.config import config_hash, to_dict
 from tsdividend.encoder import Encoder, EncoderConfig
 from tsdividend.objectives import Batch, Objective, build_objective
+from tsdividend.schedules import warmup_cosine
 from tsdividend.train.checkpoint import (
     export_encoder,
     latest_checkpoint,
@@ -39,7 +40,6 @@ from tsdividend.train.checkpoint import (
 from tsdividend.train.diagnostics import embedding_std, rankme
 from tsdividend.train.distributed import DistInfo, all_reduce_mean, init_distributed
 from tsdividend.train.progress import TrainProgress
-from tsdividend.train.schedules import warmup_cosine
 from tsdividend.train.sources import DataConfig, PretrainSource, ShardStream
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -137,7 +137,8 @@ def _generator(device: torch.device, seed: int) -> torch.Generator:
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """Decay matrices; not biases, norm weights, or token/position parameters (ndim < 2 or
     named ``*_token``/``pos_embed``)."""
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
@@ -205,7 +206,7 @@ def train(
     folder = _check_resume(out, cfg, resume)
     if folder is not None:
         start = int(load_checkpoint(folder, objective, optimizer)["step"])
-    model: nn.Module = objective
+    model: Any = objective  # or its DistributedDataParallel wrapper (no_sync)
     if info.world > 1:
         model = nn.parallel.DistributedDataParallel(
             objective, device_ids=[info.device.index] if info.device.type == "cuda" else None

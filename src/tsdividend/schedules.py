@@ -2,6 +2,10 @@
 
 Being pure, they are unit-tested on their own and make resuming exact: the value at step ``s``
 depends on nothing but ``s`` and the config.
+
+A leaf module (it imports only ``math``): the trainer (learning rate), the fine-tunes (learning
+rate) and the objectives (EMA momentum) all read it, and imports flow downward only, so it cannot
+live in ``train`` (objectives must not import the trainer's package).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
+"""Schedules as pure functions of the step: LR warm-up + cosine, EMA momentum, the EMA rule."""
+
 import math
 
 import pytest
 
-from tsdividend.train.schedules import cosine_interp, ema_momentum, warmup_cosine
+from tsdividend.schedules import cosine_interp, ema_momentum, warmup_cosine
 
 
 def test_warmup_then_cosine_against_formula():
@@ -33,7 +35,7 @@ def test_bad_arguments_are_named():
 
 
 def test_ema_rule_hand_values():
-    from tsdividend.train.schedules import auto_ema_start
+    from tsdividend.schedules import auto_ema_start
 
     assert auto_ema_start(300) == pytest.approx(0.99)  # 1 - 3/300; time constant 100 = 300/3
     assert auto_ema_start(20_000) == pytest.approx(0.996)  # 1 - 3/20000 > 0.996: the default
@@ -46,7 +48,7 @@ def test_ema_rule_hand_values():
 
 
 def test_ema_start_resolution_explicit_float_wins():
-    from tsdividend.train.schedules import check_ema_options, resolve_ema_start
+    from tsdividend.schedules import check_ema_options, resolve_ema_start
 
     assert resolve_ema_start("auto", 300) == pytest.approx(0.99)
     assert resolve_ema_start(0.9995, 300) == 0.9995  # an explicit value overrides the rule

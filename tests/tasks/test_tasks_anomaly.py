@@ -14,13 +14,13 @@ from tsdividend.encoder import EncoderConfig
 from tsdividend.metrics import METRICS, ucr_score_kdd21, ucr_score_rewicki23, vus
 from tsdividend.tasks.anomaly import (
     AnomalyConfig,
-    _spread,
-    _Windows,
     anomaly_scores,
     evaluate_anomaly,
     finetune_anomaly,
     window_starts,
 )
+from tsdividend.tasks.anomaly.scorers import spread
+from tsdividend.tasks.anomaly.windows import Windows
 from tsdividend.tasks.base import EncoderUnderTest
 
 TINY = EncoderConfig(d_model=32, depth=2, n_heads=4, dropout=0.0)
@@ -66,9 +66,9 @@ def test_spread_averages_every_window_and_token_covering_a_step():
     vals[1, 0, 0] = 3.0
     vals[1, 0, 1] = 5.0
     obs = np.ones_like(vals, bool)
-    w = _Windows(np.array([0, 2]), np.zeros((2, 1, 2, 1)), np.zeros((2, 1, 2), bool), vals, obs,
+    w = Windows(np.array([0, 2]), np.zeros((2, 1, 2, 1)), np.zeros((2, 1, 2), bool), vals, obs,
                  np.ones((2, 1)))  # fmt: skip
-    assert _spread(vals, w, stride=2, offset=0, length=6).tolist() == [0, 0, 2, 2, 5, 5]
+    assert spread(vals, w, stride=2, offset=0, length=6).tolist() == [0, 0, 2, 2, 5, 5]
 
 
 def test_both_scorers_find_an_injected_spike():
@@ -104,8 +104,8 @@ def test_test_labels_are_not_read_before_scoring():
     poisoned.y[0, 1000:] = 1 - poisoned.y[0, 1000:]  # flip every test label
     poisoned.y[0, 1300:1320] = 1
     enc = EncoderUnderTest("random", TINY)
-    clean, d1 = anomaly_scores(enc.encoder(0), data, FAST, 0, device="cpu")
-    dirty, d2 = anomaly_scores(enc.encoder(0), poisoned, FAST, 0, device="cpu")
+    clean, d1 = anomaly_scores(enc.build(0), data, FAST, 0, device="cpu")
+    dirty, d2 = anomaly_scores(enc.build(0), poisoned, FAST, 0, device="cpu")
     assert d1 == d2  # same windows and the same early-stopped decoder epoch
     for k in clean:
         np.testing.assert_array_equal(clean[k], dirty[k])
@@ -117,10 +117,10 @@ def test_test_labels_are_not_read_before_scoring():
 
 def test_scores_are_deterministic_and_the_encoder_stays_frozen():
     enc = EncoderUnderTest("random", TINY)
-    module = enc.encoder(1)
+    module = enc.build(1)
     before = {k: v.clone() for k, v in module.state_dict().items()}
     s1, _ = anomaly_scores(module, sine_with_spike(), FAST, 1, device="cpu")
-    s2, _ = anomaly_scores(enc.encoder(1), sine_with_spike(), FAST, 1, device="cpu")
+    s2, _ = anomaly_scores(enc.build(1), sine_with_spike(), FAST, 1, device="cpu")
     for k in s1:
         assert s1[k].shape == (1400,) and np.isfinite(s1[k]).all()
         np.testing.assert_array_equal(s1[k], s2[k])
@@ -154,7 +154,7 @@ def test_wrong_kind_for_the_regime_is_refused_naming_the_valid_kinds():
 def test_probe_scores_are_unchanged_by_the_finetune_regime_code():
     """Values recorded from the probe-only implementation (before "finetune" existed), random
     encoder seed 0, FAST config: sums and argmax of both point-score series."""
-    scores, details = anomaly_scores(EncoderUnderTest("random", TINY).encoder(0), sine_with_spike(),
+    scores, details = anomaly_scores(EncoderUnderTest("random", TINY).build(0), sine_with_spike(),
                                      FAST, 0, device="cpu")  # fmt: skip
     assert details["decoder_epochs"] == 30 and "epochs_run" not in details
     np.testing.assert_allclose(scores["recon"].sum(), 217.8869850709784, rtol=1e-5)
@@ -166,7 +166,7 @@ def test_probe_scores_are_unchanged_by_the_finetune_regime_code():
 
 def _save_pretrained(tmp_path, seed: int) -> EncoderUnderTest:
     """A pretraining-run folder holding a random TINY encoder (stands in for a real run)."""
-    enc = EncoderUnderTest("random", TINY).encoder(seed)
+    enc = EncoderUnderTest("random", TINY).build(seed)
     state = {k: v.contiguous() for k, v in enc.state_dict().items()}
     save_file(state, str(tmp_path / "encoder.safetensors"))
     meta = {"encoder_config": to_dict(TINY), "objective": "mae"}
@@ -177,7 +177,7 @@ def _save_pretrained(tmp_path, seed: int) -> EncoderUnderTest:
 def test_finetune_trains_a_copy_and_never_the_callers_module_or_files(tmp_path):
     pretrained = _save_pretrained(tmp_path, 3)
     digest = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in tmp_path.iterdir()}
-    module = pretrained.encoder(0)
+    module = pretrained.build(0)
     before = {k: v.clone() for k, v in module.state_dict().items()}
     tuned, decoder, summary = finetune_anomaly(module, sine_with_spike(), FT, 0, device="cpu")
     assert tuned is not module and not tuned.training
@@ -199,8 +199,8 @@ def test_finetune_selection_and_scores_ignore_the_test_labels():
     poisoned = dataclasses.replace(data, y=data.y.copy())
     poisoned.y[0, 1000:] = 1 - poisoned.y[0, 1000:]
     enc = EncoderUnderTest("scratch", TINY)
-    clean, d1 = anomaly_scores(enc.encoder(2), data, FT, 2, device="cpu")
-    dirty, d2 = anomaly_scores(enc.encoder(2), poisoned, FT, 2, device="cpu")
+    clean, d1 = anomaly_scores(enc.build(2), data, FT, 2, device="cpu")
+    dirty, d2 = anomaly_scores(enc.build(2), poisoned, FT, 2, device="cpu")
     assert d1 == d2 and "best_step" in d1  # same windows, same chosen step
     for k in clean:
         np.testing.assert_array_equal(clean[k], dirty[k])
@@ -214,9 +214,9 @@ def test_scratch_finetune_rows_find_the_spike_and_differ_from_the_probe():
     assert got["recon/ucr_score_kdd21"] == 1.0 and got["knn/ucr_score_kdd21"] == 1.0
     assert rows[0].extra["config"]["regime"] == "finetune"
     # scratch seed 0 = random seed 0 at init: fine-tuning must move the scores away from it
-    probe, _ = anomaly_scores(EncoderUnderTest("random", TINY).encoder(0), data, FAST, 0,
+    probe, _ = anomaly_scores(EncoderUnderTest("random", TINY).build(0), data, FAST, 0,
                               device="cpu")  # fmt: skip
-    tuned, _ = anomaly_scores(EncoderUnderTest("scratch", TINY).encoder(0), data, FT, 0,
+    tuned, _ = anomaly_scores(EncoderUnderTest("scratch", TINY).build(0), data, FT, 0,
                               device="cpu")  # fmt: skip
     assert not np.allclose(probe["knn"], tuned["knn"])
 
@@ -247,7 +247,7 @@ def test_aeon_bundled_ucr_135_scratch_finetune_end_to_end():
 
 def test_finetune_batch_size_is_chosen_by_validation_error():
     ds = sine_with_spike()
-    enc = EncoderUnderTest("scratch", TINY).encoder(0)
+    enc = EncoderUnderTest("scratch", TINY).build(0)
     val = {
         bs: finetune_anomaly(enc, ds, FT, 0, device="cpu", batch_size=bs)[2]["val_loss"]
         for bs in FT.finetune_batch_sizes
@@ -264,7 +264,7 @@ def test_vus_buffer_rule_is_recorded_and_is_the_buffer_range_used():
     metric functions on the same scores (anomaly [700, 704) of the test part)."""
     data = sine_with_spike()  # period 50: the VUS authors' rule gives 2 x 50
     enc = EncoderUnderTest("random", TINY)
-    scores, _ = anomaly_scores(enc.encoder(0), data, FAST, 0, device="cpu")
+    scores, _ = anomaly_scores(enc.build(0), data, FAST, 0, device="cpu")
     labels = data.y[0, 1000:].astype(np.int64)
     cases = ((dataclasses.replace(FAST, vus_buffer="period"), 100, "period"),
              (dataclasses.replace(FAST, vus_max_window=20), 20, "fixed"))  # fmt: skip

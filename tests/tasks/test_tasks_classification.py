@@ -15,6 +15,7 @@ from sklearn.svm import SVC
 from tsdividend.config import ConfigError, to_dict
 from tsdividend.data import Dataset, load_dataset
 from tsdividend.encoder import EncoderConfig
+from tsdividend.stats.intervals import t_interval
 from tsdividend.tasks.base import EncoderUnderTest
 from tsdividend.tasks.classification import (
     ClassificationConfig,
@@ -29,7 +30,6 @@ from tsdividend.tasks.probe import (
     few_shot_indices,
     fit_probe,
     max_window,
-    t_interval,
 )
 
 TINY = EncoderConfig(d_model=32, depth=2, n_heads=4, dropout=0.0)
@@ -230,6 +230,6 @@ def test_pretrained_like_encoder_beats_random(tmp_path) -> None:
     (tmp_path / "encoder.json").write_text(json.dumps(meta))
     pretrained = EncoderUnderTest.from_arg(str(tmp_path))
     target = sines(160, 64, 0)
-    acc = {e.kind: np.mean([evaluate_classification(e, target, NO_SHOTS, s, device="cpu")[0].value
+    acc = {e.init: np.mean([evaluate_classification(e, target, NO_SHOTS, s, device="cpu")[0].value
                             for s in (0, 1)]) for e in (pretrained, RANDOM)}  # fmt: skip
     assert acc["pretrained"] > acc["random"] + 0.2, acc

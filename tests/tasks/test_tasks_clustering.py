@@ -90,9 +90,9 @@ def test_cache_shared_with_classification() -> None:
 
 
 def test_bad_inputs_rejected() -> None:
-    with pytest.raises(ValueError, match="'scratch' is the fine-tune baseline"):
+    with pytest.raises(ValueError, match=r"'scratch' does not apply to clustering regime 'probe'"):
         evaluate_clustering(EncoderUnderTest("scratch", TINY), shapes(5, 0), ClusteringConfig(), 0)
-    with pytest.raises(ValueError, match="the fine-tune baseline is 'scratch'"):
+    with pytest.raises(ValueError, match=r"'random' does not apply to clustering regime 'fine"):
         evaluate_clustering(RANDOM, shapes(5, 0), ClusteringConfig(regime="finetune"), 0)
     with pytest.raises(ConfigError, match="regime 'zero' unknown"):
         ClusteringConfig(regime="zero")

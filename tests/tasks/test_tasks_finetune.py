@@ -18,7 +18,8 @@ from tsdividend.config import ConfigError
 from tsdividend.data import Dataset
 from tsdividend.encoder import EncoderConfig
 from tsdividend.tasks.anomaly import AnomalyConfig, evaluate_anomaly, finetune_anomaly
-from tsdividend.tasks.anomaly_windows import _encode, _fit_decoder, _layout
+from tsdividend.tasks.anomaly.scorers import fit_decoder
+from tsdividend.tasks.anomaly.windows import encode, layout
 from tsdividend.tasks.base import EncoderUnderTest
 from tsdividend.tasks.classification import ClassificationConfig, evaluate_classification
 from tsdividend.tasks.classification_finetune import (
@@ -146,7 +147,7 @@ def test_lp_ft_validation_curve_starts_at_the_probe() -> None:
     model, summary = finetune(SCRATCH, train, CLS, 0, "cpu")
     assert summary["lp"] is True and summary["selection"] == "kfold"
     # independent reference: frozen features of the same init, the probe per fold at lp_C
-    enc = SCRATCH.encoder(0).eval()
+    enc = SCRATCH.build(0).eval()
     ref = WindowedClassifier(enc, 1, 2, torch.Generator().manual_seed(0)).eval()
     Xw, mw = split_windows(train.X, train.mask, 10_000)
     with torch.no_grad():
@@ -170,7 +171,7 @@ def test_lp_with_zero_steps_is_the_probe() -> None:
     cfg = dataclasses.replace(CLS, steps=3, warmup=0, eval_every=3, lr=1e-12)  # FT cannot move
     rows = evaluate_classification(SCRATCH, ds, cfg, 0, device="cpu")
     assert rows[0].extra["best_step"] == 0 and rows[0].extra["converged"] is True
-    enc = SCRATCH.encoder(0).eval()
+    enc = SCRATCH.build(0).eval()
     ref = WindowedClassifier(enc, 1, 2, torch.Generator().manual_seed(0)).eval()
     with torch.no_grad():
         Z = ref.features(torch.from_numpy(ds.X[:, None]), torch.from_numpy(ds.mask[:, None]))
@@ -248,13 +249,13 @@ def spiky_sine() -> Dataset:
 
 
 def test_anomaly_lp_ft_starts_at_the_probe_decoder() -> None:
-    ds, enc = spiky_sine(), SCRATCH.encoder(0)
+    ds, enc = spiky_sine(), SCRATCH.build(0)
     _, _, summary = finetune_anomaly(enc, ds, ANOMALY, 0, device="cpu")
     # independent reference: the probe's decoder on the frozen copy, its validation error
-    lay = _layout(enc, ds, ANOMALY)
+    lay = layout(enc, ds, ANOMALY)
     starts = np.r_[lay.train_starts[: lay.n_fit], lay.train_starts[-lay.n_val :]]
-    w = _encode(copy.deepcopy(enc).eval(), lay.x, lay.m, starts, lay.width, 256)
-    decoder, _ = _fit_decoder(w, lay.n_fit, ANOMALY, 0, torch.device("cpu"))
+    w = encode(copy.deepcopy(enc).eval(), lay.x, lay.m, starts, lay.width, 256)
+    decoder, _ = fit_decoder(w, lay.n_fit, ANOMALY, 0, torch.device("cpu"))
     with torch.no_grad():
         pred = decoder(torch.from_numpy(w.tokens[lay.n_fit :])).numpy()
     obs = w.observed[lay.n_fit :]

@@ -4,7 +4,8 @@
 loads ``DIR/encoder.safetensors``: no pickle, no code from the checkpoint. The returned
 :class:`Embedder` runs in eval mode under ``torch.inference_mode`` in batches, on CPU or GPU, and is
 the embedder protocol every downstream task uses (the random-init baseline is the same class
-around an untrained encoder).
+around an untrained encoder). The two steps are public on their own: :func:`read_meta` reads the
+description once, :func:`load_weights` builds the module from it (what a fine-tune trains).
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ class Embedder:
     def config(self) -> EncoderConfig:
         return self.encoder.config
 
+    @property
+    def max_length(self) -> int:
+        """Longest series (steps) one pass takes: ``(max_tokens - 1) * stride + patch_len``;
+        longer series are windowed by the caller (:func:`tsdividend.tasks.probe.embed_series`)."""
+        return (self.encoder.max_tokens - 1) * self.config.stride + self.config.patch_len
+
     def embed(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Pooled embeddings by THE rule of :mod:`tsdividend.encoder.pooling`.
 
@@ -83,26 +90,58 @@ class Embedder:
         return out
 
 
+def read_meta(path: str | Path) -> tuple[dict[str, Any], EncoderConfig]:
+    """The meta JSON of run folder ``path`` and the encoder config it records.
+
+    Raises:
+        FileNotFoundError: when ``path`` lacks ``encoder.json``.
+        ConfigError: when its ``encoder_config`` is not a valid :class:`EncoderConfig`.
+    """
+    meta_path = Path(path) / ENCODER_META
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path} not found: is {path} a tsdividend pretraining "
+                                "folder?")  # fmt: skip
+    meta = json.loads(meta_path.read_text())
+    return meta, from_dict(EncoderConfig, meta["encoder_config"], where=str(meta_path))
+
+
+def load_weights(path: str | Path, config: EncoderConfig) -> Encoder:
+    """A fresh :class:`Encoder` of ``config`` holding the weights saved in run folder ``path``
+    (eval mode, CPU).
+
+    The module is built with ``Encoder(config)`` first (its init draws from torch's global RNG,
+    then the weights replace it), as the loader always did: callers that seeded the global RNG
+    see the same stream afterwards.
+
+    Raises:
+        FileNotFoundError: when ``path`` lacks ``encoder.safetensors``.
+        ValueError: when the weights do not match the config.
+    """
+    weights_path = Path(path) / ENCODER_WEIGHTS
+    if not weights_path.exists():
+        raise FileNotFoundError(f"{weights_path} not found: is {path} a tsdividend pretraining "
+                                "folder?")  # fmt: skip
+    encoder = Encoder(config)
+    state = load_file(str(weights_path))
+    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"{weights_path} does not match {Path(path) / ENCODER_META}: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}"
+        )
+    return encoder.eval()
+
+
 def load_encoder(path: str | Path, device: str = "auto", batch_size: int = 256) -> Embedder:
-    """Rebuild the downstream encoder saved in run folder ``path``.
+    """Rebuild the downstream encoder saved in run folder ``path`` as an :class:`Embedder`.
 
     Raises:
         FileNotFoundError: when ``path`` lacks ``encoder.json`` / ``encoder.safetensors``.
         ValueError: when the weights do not match the config.
     """
     path = Path(path)
-    meta_path, weights_path = path / ENCODER_META, path / ENCODER_WEIGHTS
-    for p in (meta_path, weights_path):
+    for p in (path / ENCODER_META, path / ENCODER_WEIGHTS):
         if not p.exists():
             raise FileNotFoundError(f"{p} not found: is {path} a tsdividend pretraining folder?")
-    meta = json.loads(meta_path.read_text())
-    config = from_dict(EncoderConfig, meta["encoder_config"], where=str(meta_path))
-    encoder = Encoder(config)
-    state = load_file(str(weights_path))
-    missing, unexpected = encoder.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ValueError(
-            f"{weights_path} does not match {meta_path}: missing {missing[:5]}, "
-            f"unexpected {unexpected[:5]}"
-        )
-    return Embedder(encoder, device=device, batch_size=batch_size, meta=meta)
+    meta, config = read_meta(path)
+    return Embedder(load_weights(path, config), device=device, batch_size=batch_size, meta=meta)

@@ -9,6 +9,11 @@ from typing import Any
 
 INITS = ("pretrained", "random", "scratch", "classical")
 REGIMES = ("probe", "finetune", "zero-shot", "classical")
+# The one regime -> baseline mapping: a pretrained encoder's probe is compared with the frozen
+# random-init encoder of the same architecture and seed, its fine-tune with the same architecture
+# trained from scratch.
+BASELINE_OF: dict[str, str] = {"probe": "random", "finetune": "scratch"}
+STUDY_REGIMES: tuple[str, ...] = tuple(BASELINE_OF)  # the regimes with an encoder baseline
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,10 @@ class ResultRow:
         value: the measured value.
         higher_is_better: the metric's direction (from ``tsdividend.metrics``).
         objective, tokenizer, depth, pretrain_data: what the encoder is (None for classical).
+        pretrain_size: synthetic pretraining corpus size in series (None: the unbounded stream,
+            real data, or no pretraining).
+        pretrain_steps, pretrain_samples: optimizer steps and series seen (steps x batch size)
+            of the pretraining run (None when not pretrained).
         config_hash: hash of the resolved evaluation + encoder config.
         wall_seconds: wall time of the measurement (shared by the rows it produced).
         study: study name (issue 5), "" for standalone evaluations.
@@ -47,6 +56,9 @@ class ResultRow:
     tokenizer: str | None = None
     depth: int | None = None
     pretrain_data: str | None = None
+    pretrain_size: int | None = None
+    pretrain_steps: int | None = None
+    pretrain_samples: int | None = None
     config_hash: str = ""
     package_version: str = ""
     wall_seconds: float = 0.0

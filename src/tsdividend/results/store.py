@@ -21,7 +21,8 @@ KEY = ("study", "encoder_id", "task", "dataset", "regime", "seed", "metric")
 CELL = ("study", "encoder_id", "task", "dataset", "regime", "seed")
 _FIELDS = [f.name for f in dataclasses.fields(ResultRow)]
 _TYPES = {"seed": "INTEGER", "value": "REAL", "higher_is_better": "INTEGER", "depth": "INTEGER",
-          "wall_seconds": "REAL"}  # fmt: skip
+          "wall_seconds": "REAL", "pretrain_size": "INTEGER", "pretrain_steps": "INTEGER",
+          "pretrain_samples": "INTEGER"}  # fmt: skip
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS results (
@@ -49,6 +50,17 @@ class ResultStore:
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=NORMAL")
         self._con.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A store written before a ResultRow field existed gets that column (NULL in old rows),
+        so old stores stay readable and writable."""
+        have = {r[1] for r in self._con.execute("PRAGMA table_info(results)")}
+        with self._con:
+            for name in _FIELDS:
+                if name not in have:
+                    self._con.execute(f"ALTER TABLE results ADD COLUMN {name} "
+                                      f"{_TYPES.get(name, 'TEXT')}")  # fmt: skip
 
     def close(self) -> None:
         self._con.close()

@@ -26,24 +26,21 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
-from tsdividend.config import ConfigError, check_int
 from tsdividend.data import Dataset
 from tsdividend.metrics import accuracy, balanced_accuracy
 from tsdividend.results.row import ResultRow
-from tsdividend.tasks.base import EncoderUnderTest
-from tsdividend.tasks.classification_finetune import (  # noqa: F401 (re-exported)
+from tsdividend.stats.intervals import t_interval
+from tsdividend.tasks.base import EncoderLike, Identified, check_init
+from tsdividend.tasks.classification_config import ClassificationConfig
+from tsdividend.tasks.classification_finetune import (
     WindowedClassifier,
     finetune,
     finetune_rows,
 )
-from tsdividend.tasks.finetune import StepBudget
 from tsdividend.tasks.probe import (
-    C_GRID,
-    CLASSIFIERS,
     DEFAULT_CACHE,
     EmbeddingCache,
     canonical_order,
@@ -51,95 +48,14 @@ from tsdividend.tasks.probe import (
     fit_few_shot,
     fit_probe,
     result_rows,
-    t_interval,
 )  # fmt: skip
 
-REGIMES = ("probe", "finetune")
-
-
-@dataclass(frozen=True)
-class ClassificationConfig:
-    """Settings of the classification protocol (defaults and their sources).
-
-    Attributes:
-        regime: "probe" (frozen encoder) or "finetune" (end to end).
-        classifier: probe classifier: "logistic", "svm" (standardised RBF SVM) or "ts2vec"
-            (TS2Vec's ``fit_svm`` as published; it ignores ``c_grid``, ``fixed_C``,
-            ``probe_folds`` and ``probe_repeats`` and uses its own grid with C = inf).
-        c_grid: C values searched (TS2Vec's 1e-4..1e4, powers of ten).
-        probe_folds: at most this many stratified CV folds for the probe's C (5, as TS2Vec); k =
-            min(probe_folds, smallest class count), ``fixed_C`` when that is < 2.
-        probe_repeats: fold draws averaged by the full-train probe's search (1; 5 made the chosen
-            C depend less on the fold draw at ~3.5x the probe time, docs/protocols.md).
-        val_fraction: share of each class of TRAIN held out for selection (0.2, a common choice;
-            classes with one member stay in the fitting part).
-        fixed_C: probe C when no selection is possible (1-shot, a class with one series): 1.0,
-            the scikit-learn default.
-        max_iter: lbfgs iterations (2000: enough for standardised 128..3072-d features).
-        shots: few-shot k values (NuTime / TS2Vec-style 1, 5, 10); () turns few-shot off.
-        draws: few-shot draws per k (10, the issue's minimum).
-        embed_batch_size: series per forward pass when embedding.
-        lr, weight_decay: AdamW for fine-tuning (1e-3; 0.05 from NuTime's fine-tune config).
-        batch_size: fine-tune mini-batch (32: small UCR training sets still get several steps).
-        steps, warmup, eval_every, patience, grad_clip: the fine-tune's step budget
-            (:class:`~tsdividend.tasks.finetune.StepBudget`; defaults and the rule that chose
-            them: docs/protocols.md, "Fine-tune budgets").
-        folds: at most this many stratified folds of TRAIN select the step and the LP head's C
-            (k = min(folds, smallest class count)); repeats: repeated stratified splits
-            (``val_fraction``) when a class has a single member.
-        lp: LP-FT (Kumar et al. 2022): start from the logistic probe's head (True), or a random
-            head (False, the plain fine-tune).
-    """
-
-    regime: str = "probe"
-    classifier: str = "logistic"
-    c_grid: tuple[float, ...] = C_GRID
-    val_fraction: float = 0.2
-    fixed_C: float = 1.0
-    probe_folds: int = 5
-    probe_repeats: int = 1
-    max_iter: int = 2000
-    shots: tuple[int, ...] = (1, 5, 10)
-    draws: int = 10
-    embed_batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    batch_size: int = 32
-    steps: int = 1000
-    warmup: int = 50
-    eval_every: int = 10
-    patience: int = 300
-    grad_clip: float | None = 1.0
-    folds: int = 5
-    repeats: int = 5
-    lp: bool = True
-
-    def __post_init__(self) -> None:
-        if self.regime not in REGIMES:
-            raise ConfigError(f"regime {self.regime!r} unknown; valid: {list(REGIMES)}")
-        if self.classifier not in CLASSIFIERS:
-            raise ConfigError(f"classifier {self.classifier!r} unknown; valid: {list(CLASSIFIERS)}")
-        if not self.c_grid or any(not c > 0 for c in self.c_grid):
-            raise ConfigError(f"c_grid must hold positive values, got {self.c_grid}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if not self.fixed_C > 0 or not self.lr > 0 or self.weight_decay < 0:
-            raise ConfigError("fixed_C and lr must be > 0 and weight_decay >= 0, got "
-                              f"{self.fixed_C}, {self.lr}, {self.weight_decay}")  # fmt: skip
-        for k in self.shots:
-            check_int("shots", k, 1)
-        check_int("probe_folds", self.probe_folds, 2)
-        check_int("probe_repeats", self.probe_repeats, 1)
-        for name, low in (("draws", 1), ("max_iter", 1), ("embed_batch_size", 1),
-                          ("batch_size", 1), ("folds", 2), ("repeats", 1)):  # fmt: skip
-            check_int(name, getattr(self, name), low)
-        if not isinstance(self.lp, bool):
-            raise ConfigError(f"lp must be a bool, got {self.lp!r}")
-        StepBudget(self.steps, self.warmup, self.eval_every, self.patience, self.grad_clip)
+__all__ = ["ClassificationConfig", "WindowedClassifier", "evaluate_classification", "finetune",
+           "finetune_rows"]  # fmt: skip
 
 
 def evaluate_classification(
-    encoder: EncoderUnderTest, dataset: Dataset, cfg: ClassificationConfig, seed: int, *,
+    encoder: EncoderLike, dataset: Dataset, cfg: ClassificationConfig, seed: int, *,
     device: str = "auto", cache: EmbeddingCache | None = None,
 ) -> list[ResultRow]:  # fmt: skip
     """Run the classification protocol of ``cfg.regime`` on one dataset.
@@ -163,6 +79,7 @@ def evaluate_classification(
     emb = (DEFAULT_CACHE if cache is None else cache).get(encoder, seed, dataset, device=device,
                                        batch_size=cfg.embed_batch_size)  # fmt: skip
     tr, te = dataset.splits["train"], dataset.splits["test"]
+    assert dataset.y is not None  # checked by _check_inputs: a labelled dataset
     # Canonical (content-based) order: the probe AND the few-shot draws see the same rows in the
     # same order however the dataset listed them.
     tr = tr[canonical_order(emb.Z[tr], dataset.y[tr])]
@@ -184,7 +101,7 @@ def evaluate_classification(
     return rows
 
 
-def _check_inputs(encoder: EncoderUnderTest, dataset: Dataset, regime: str) -> None:
+def _check_inputs(encoder: Identified, dataset: Dataset, regime: str) -> None:
     if dataset.task != "classification":
         raise ValueError(f"{dataset.name} is a {dataset.task!r} dataset; classification needs "
                          "labelled series (ucr/..., uea/...)")  # fmt: skip
@@ -192,14 +109,11 @@ def _check_inputs(encoder: EncoderUnderTest, dataset: Dataset, regime: str) -> N
     if missing:
         raise ValueError(f"{dataset.name} lacks split(s) {sorted(missing)}; has "
                          f"{sorted(dataset.splits)}")  # fmt: skip
-    wrong = {"probe": "scratch", "finetune": "random"}[regime]
-    if encoder.kind == wrong:
-        raise ValueError(f"encoder kind {wrong!r} does not apply to regime {regime!r}: 'random' is "
-                         "the frozen probe baseline, 'scratch' the fine-tune baseline")  # fmt: skip
+    check_init(encoder, regime, "classification")
 
 
 def _few_shot_rows(
-    encoder: EncoderUnderTest, dataset: Dataset, cfg: ClassificationConfig, seed: int, k: int,
+    encoder: Identified, dataset: Dataset, cfg: ClassificationConfig, seed: int, k: int,
     data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> list[ResultRow]:  # fmt: skip
     """Rows of ``cfg.draws`` k-shot draws plus their mean and 95% t-interval."""

@@ -27,7 +27,6 @@ import hashlib
 import time
 import warnings
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -44,12 +43,10 @@ from tsdividend.device import pick_device
 from tsdividend.encoder import Encoder
 from tsdividend.metrics import accuracy, balanced_accuracy
 from tsdividend.results.row import ResultRow
-from tsdividend.tasks.base import EncoderUnderTest, stratified_split
+from tsdividend.tasks.base import Builds, Identified, stratified_split
+from tsdividend.tasks.classification_config import ClassificationConfig
 from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps, train_fixed
 from tsdividend.tasks.probe import max_window, pool_windows, result_rows, split_windows
-
-if TYPE_CHECKING:
-    from tsdividend.tasks.classification import ClassificationConfig
 
 # ClassificationConfig fields that change a fine-tune (the cache key); shots/draws/classifier do not
 FINETUNE_FIELDS = ("c_grid", "val_fraction", "max_iter", "lr", "weight_decay", "batch_size",
@@ -186,7 +183,8 @@ def _make_run(model: WindowedClassifier, fit: np.ndarray, val: np.ndarray | None
         return nn.functional.cross_entropy(model(x[b], m[b]), y[b])
 
     def val_fn() -> float:
-        vi = torch.from_numpy(val).to(dev)  # type: ignore[arg-type]
+        assert val is not None  # val_fn is only passed on with a validation split
+        vi = torch.from_numpy(val).to(dev)
         return accuracy(y[vi].cpu().numpy(), _predict(model, x[vi], m[vi], cfg.batch_size))
 
     opt = adamw([{"params": model.parameters(), "lr": cfg.lr}], cfg.weight_decay)
@@ -202,18 +200,17 @@ def clear_finetune_cache() -> None:
     _CACHE.clear()
 
 
-def _cache_key(encoder: EncoderUnderTest, train: Dataset, cfg: ClassificationConfig,
+def _cache_key(encoder: Identified, train: Dataset, cfg: ClassificationConfig,
                seed: int) -> tuple:  # fmt: skip
     digest = hashlib.blake2b(digest_size=16)
     for a in (train.X, train.mask, train.y):
         digest.update(np.ascontiguousarray(a).tobytes())
     fields = {f: getattr(cfg, f) for f in FINETUNE_FIELDS}
-    return (encoder.kind, str(encoder.path), config_hash(encoder.config), seed,
-            digest.hexdigest(), config_hash(fields))  # fmt: skip
+    return (*encoder.cache_key(seed), seed, digest.hexdigest(), config_hash(fields))
 
 
 def finetune(
-    encoder: EncoderUnderTest, train: Dataset, cfg: ClassificationConfig, seed: int,
+    encoder: Builds, train: Dataset, cfg: ClassificationConfig, seed: int,
     device: str = "auto",
 ) -> tuple[WindowedClassifier, dict]:  # fmt: skip
     """LP-FT of encoder + head on ``train`` (module docstring); reads nothing but ``train``.
@@ -228,16 +225,18 @@ def finetune(
         steps_run, val_curve (mean fold accuracy per evaluated step), val_accuracy (at
         best_step), selection, n_folds, lp, lp_C, lr, n_fit, n_val (series per fold, mean).
     """
+    assert train.y is not None and train.classes is not None  # a labelled dataset
     dev = pick_device(device)
     start = time.perf_counter()
     key = _cache_key(encoder, train, cfg, seed)
     budget = StepBudget(cfg.steps, cfg.warmup, cfg.eval_every, cfg.patience, cfg.grad_clip)
     splits, selection = cv_folds(train.y, cfg.folds, cfg.repeats, cfg.val_fraction, seed)
-    base = encoder.encoder(seed)  # loaded / drawn once; every fold starts from a copy
+    base = encoder.build(seed)  # loaded / drawn once; every fold starts from a copy
+    n_classes = len(train.classes)
 
     def new_model() -> WindowedClassifier:
         gen = torch.Generator().manual_seed(seed)
-        return WindowedClassifier(copy.deepcopy(base), train.n_channels, len(train.classes),
+        return WindowedClassifier(copy.deepcopy(base), train.n_channels, n_classes,
                                   gen).to(dev)  # fmt: skip
 
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
@@ -252,7 +251,8 @@ def finetune(
         x, m = torch.from_numpy(Xw).to(dev), torch.from_numpy(mw).to(dev)
         y = torch.from_numpy(train.y).to(dev)
         lp = cfg.lp and np.unique(train.y).size >= 2
-        Z = _frozen_features(model, x, m, cfg.batch_size) if lp else None
+        # the frozen features feed the LP head only (an unused empty array without LP)
+        Z = _frozen_features(model, x, m, cfg.batch_size) if lp else np.empty((0, 0))
         C = _choose_c(Z, train.y, splits, cfg) if lp else float("nan")
         if splits:
             runs = []
@@ -287,12 +287,13 @@ def finetune(
 
 
 def finetune_rows(
-    encoder: EncoderUnderTest, dataset: Dataset, cfg: ClassificationConfig, seed: int, device: str
+    encoder: Builds, dataset: Dataset, cfg: ClassificationConfig, seed: int, device: str
 ) -> list[ResultRow]:
     """Fine-tune on TRAIN (:func:`finetune`), then predict TEST once; accuracy rows."""
     start = time.perf_counter()
     model, summary = finetune(encoder, dataset.subset("train"), cfg, seed, device)
     test = dataset.subset("test")  # every choice is made: the test split is read now, once
+    assert test.y is not None  # a labelled classification dataset
     Xw, mw = split_windows(test.X, test.mask, max_window(model.encoder))
     dev = next(model.parameters()).device
     pred = _predict(model, torch.from_numpy(Xw).to(dev), torch.from_numpy(mw).to(dev),

@@ -18,19 +18,18 @@ init). It measures how well a supervised fine-tune from each start organises uns
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
-from tsdividend.config import ConfigError, check_int
 from tsdividend.data import Dataset
 from tsdividend.encoder.embedder import Embedder
 from tsdividend.metrics import ari, nmi
 from tsdividend.results.row import ResultRow
-from tsdividend.tasks.base import EncoderUnderTest
-from tsdividend.tasks.classification import ClassificationConfig, finetune
+from tsdividend.tasks.base import EncoderLike, check_init
+from tsdividend.tasks.classification_finetune import finetune
+from tsdividend.tasks.clustering_config import ClusteringConfig
 from tsdividend.tasks.probe import (
     DEFAULT_CACHE,
     EmbeddingCache,
@@ -38,45 +37,6 @@ from tsdividend.tasks.probe import (
     max_window,
     result_rows,
 )
-
-
-@dataclass(frozen=True)
-class ClusteringConfig:
-    """Settings of the clustering protocol.
-
-    Attributes:
-        split: which split is clustered ("test", as the issue asks; "train" is allowed).
-        n_init: k-means restarts (10, scikit-learn's classic default).
-        max_iter: Lloyd iterations per restart (300, scikit-learn's default).
-        standardize: z-score each embedding feature before k-means (True).
-        embed_batch_size: series per forward pass when embedding.
-        regime: "probe" (frozen encoder) or "finetune" (classification fine-tune on train first).
-        finetune: the fine-tune settings (the classification protocol's defaults; the rows
-            carry its best_step, budget_steps and converged).
-    """
-
-    split: str = "test"
-    n_init: int = 10
-    max_iter: int = 300
-    standardize: bool = True
-    embed_batch_size: int = 256
-    regime: str = "probe"
-    finetune: ClassificationConfig = field(
-        default_factory=lambda: ClassificationConfig(regime="finetune")
-    )
-
-    def __post_init__(self) -> None:
-        if self.regime not in ("probe", "finetune"):
-            raise ConfigError(f"regime {self.regime!r} unknown; valid: ['probe', 'finetune']")
-        if self.regime == "finetune" and self.split != "test":
-            raise ConfigError("regime 'finetune' trains on the train split: cluster split 'test'")
-        if self.split not in ("train", "test"):
-            raise ConfigError(f"split {self.split!r} unknown; valid: ['train', 'test']")
-        check_int("n_init", self.n_init, 1)
-        check_int("max_iter", self.max_iter, 1)
-        check_int("embed_batch_size", self.embed_batch_size, 1)
-        if not isinstance(self.standardize, bool):
-            raise ConfigError(f"standardize must be a bool, got {self.standardize!r}")
 
 
 def cluster_features(
@@ -96,7 +56,7 @@ def cluster_features(
 
 
 def evaluate_clustering(
-    encoder: EncoderUnderTest, dataset: Dataset, cfg: ClusteringConfig, seed: int, *,
+    encoder: EncoderLike, dataset: Dataset, cfg: ClusteringConfig, seed: int, *,
     device: str = "auto", cache: EmbeddingCache | None = None,
 ) -> list[ResultRow]:  # fmt: skip
     """k-means on the frozen embeddings of ``dataset``'s ``cfg.split``; NMI and ARI rows.
@@ -114,12 +74,7 @@ def evaluate_clustering(
         raise ValueError(f"{dataset.name}: clustering needs a labelled dataset with a "
                          f"{cfg.split!r} split; got task {dataset.task!r}, splits "
                          f"{sorted(dataset.splits)}")  # fmt: skip
-    if cfg.regime == "probe" and encoder.kind == "scratch":
-        raise ValueError("encoder kind 'scratch' is the fine-tune baseline: use regime "
-                         "'finetune', or 'random' as the probe baseline")  # fmt: skip
-    if cfg.regime == "finetune" and encoder.kind == "random":
-        raise ValueError("a frozen 'random' encoder is the probe baseline; the fine-tune "
-                         "baseline is 'scratch'")  # fmt: skip
+    check_init(encoder, cfg.regime, "clustering")
     start = time.perf_counter()
     idx = dataset.splits[cfg.split]
     extra: dict = {"split": cfg.split}
@@ -134,6 +89,7 @@ def evaluate_clustering(
         tuned = Embedder(model.encoder, device=device, batch_size=cfg.embed_batch_size)
         Z = embed_series(tuned, dataset.X[idx], dataset.mask[idx], max_window(model.encoder))
         extra.update({k: v for k, v in summary.items() if k != "val_curve"})
+    assert dataset.y is not None  # checked above: a labelled classification dataset
     y = dataset.y[idx]
     k = int(np.unique(y).size)
     labels = cluster_features(Z, k, seed, n_init=cfg.n_init, max_iter=cfg.max_iter,

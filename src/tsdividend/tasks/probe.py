@@ -1,16 +1,18 @@
 """Frozen-embedding utilities shared by the classification and clustering protocols.
 
 * :func:`embed_dataset` / :class:`EmbeddingCache`: the embeddings of every series of a dataset,
-  computed ONCE per (encoder, dataset) by :meth:`EncoderUnderTest.embedder` (eval mode,
+  computed ONCE per (encoder, dataset) by the encoder's ``embedder(seed)`` (the narrow
+  :class:`~tsdividend.tasks.base.Embeds` interface; for THE encoder eval mode,
   ``torch.inference_mode``, large batches) and reused by the probe, the few-shot draws and
   k-means.
-* Long series: a series longer than the encoder's context (``max_window(encoder)`` steps, e.g.
-  ``(511 - 1) * 16 + 16 = 8176`` for the default config) is cut into consecutive non-overlapping
-  windows of that length (the last one right-padded and masked); each window is embedded by THE
-  pooling rule and the window embeddings are averaged per channel, weighted by the number of
-  observed steps of the channel in each window (so the result approximates the token mean over
-  the whole series, and padding-only windows count for nothing). Shorter and variable-length
-  series go through the observation mask as they are: nothing is ever resized or interpolated.
+* Long series: a series longer than the embedder's ``max_length`` (THE encoder:
+  ``max_window(encoder)`` steps, e.g. ``(511 - 1) * 16 + 16 = 8176`` for the default config) is
+  cut into consecutive non-overlapping windows of that length (the last one right-padded and
+  masked); each window is embedded by THE pooling rule and the window embeddings are averaged per
+  channel, weighted by the number of observed steps of the channel in each window (so the result
+  approximates the token mean over the whole series, and padding-only windows count for
+  nothing). Shorter and variable-length series go through the observation mask as they are:
+  nothing is ever resized or interpolated.
 * :func:`fit_probe` and the few-shot helpers live in :mod:`tsdividend.tasks.probe_fit` (C by
   stratified k-fold CV on TRAIN, row-order invariant; the ``ts2vec`` protocol) and stay
   importable from here.
@@ -25,15 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import Tensor
 
-from tsdividend.config import config_hash
 from tsdividend.data import Dataset
 from tsdividend.encoder import Encoder
 from tsdividend.metrics import METRICS
 from tsdividend.results.row import ResultRow
-from tsdividend.tasks.base import EmbedderLike, EncoderUnderTest, describe
+from tsdividend.tasks.base import EmbedderLike, Embeds, Identified, describe, row_identity
 from tsdividend.tasks.probe_fit import (  # noqa: F401 (re-exported: importable from here)
     C_GRID,
     CLASSIFIERS,
@@ -125,9 +125,10 @@ class Embeddings:
 class EmbeddingCache:
     """In-memory LRU cache of :class:`Embeddings` keyed by (encoder, init seed, dataset content).
 
-    The key holds the encoder kind, checkpoint path, config hash, the init seed (random/scratch
-    only: a pretrained encoder ignores it) and a BLAKE2 digest of the dataset's ``X`` and ``mask``,
-    so a user-built dataset that reuses a name never hits a stale entry.
+    The key holds the encoder's ``cache_key(seed)`` (for :class:`EncoderUnderTest`: init,
+    checkpoint path, config hash and the init seed of random/scratch encoders) and a BLAKE2
+    digest of the dataset's ``X`` and ``mask``, so a user-built dataset that reuses a name never
+    hits a stale entry.
     """
 
     def __init__(self, max_items: int = 16) -> None:
@@ -139,16 +140,14 @@ class EmbeddingCache:
         self.misses = 0
 
     @staticmethod
-    def key(encoder: EncoderUnderTest, seed: int, dataset: Dataset) -> tuple:
+    def key(encoder: Embeds, seed: int, dataset: Dataset) -> tuple:
         digest = hashlib.blake2b(digest_size=16)
         digest.update(np.ascontiguousarray(dataset.X).tobytes())
         digest.update(np.packbits(dataset.mask).tobytes())
-        init_seed = None if encoder.kind == "pretrained" else seed
-        return (encoder.kind, str(encoder.path), config_hash(encoder.config), init_seed,
-                dataset.name, dataset.X.shape, digest.hexdigest())  # fmt: skip
+        return (*encoder.cache_key(seed), dataset.name, dataset.X.shape, digest.hexdigest())
 
     def get(
-        self, encoder: EncoderUnderTest, seed: int, dataset: Dataset, *,
+        self, encoder: Embeds, seed: int, dataset: Dataset, *,
         device: str = "auto", batch_size: int = 256,
     ) -> Embeddings:  # fmt: skip
         """Embeddings of ``dataset`` by ``encoder.embedder(seed)``, computed on the first call."""
@@ -172,24 +171,15 @@ DEFAULT_CACHE = EmbeddingCache()
 
 
 def embed_dataset(
-    encoder: EncoderUnderTest, seed: int, dataset: Dataset, *,
+    encoder: Embeds, seed: int, dataset: Dataset, *,
     device: str = "auto", batch_size: int = 256,
 ) -> Embeddings:  # fmt: skip
     """Embed every series of ``dataset`` with the frozen encoder (init ``seed`` when random)."""
     start = time.perf_counter()
     embedder = encoder.embedder(seed, device=device, batch_size=batch_size)
-    Z = embed_series(embedder, dataset.X, dataset.mask, max_window(embedder.encoder))
+    window = embedder.max_length or dataset.X.shape[-1]  # None: the embedder takes any length
+    Z = embed_series(embedder, dataset.X, dataset.mask, window)
     return Embeddings(Z, time.perf_counter() - start)
-
-
-def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): Student-t confidence interval of the mean of ``values`` (n >= 2)."""
-    values = np.asarray(values, np.float64)
-    mean = float(values.mean())
-    if values.size < 2 or np.all(values == values[0]):
-        return mean, mean, mean
-    half = stats.t.ppf(0.5 + level / 2, df=values.size - 1) * stats.sem(values)
-    return mean, mean - float(half), mean + float(half)
 
 
 def base_metric(name: str) -> str:
@@ -198,18 +188,17 @@ def base_metric(name: str) -> str:
 
 
 def result_rows(
-    encoder: EncoderUnderTest, task: str, dataset: str, regime: str, seed: int,
+    encoder: Identified, task: str, dataset: str, regime: str, seed: int,
     values: dict[str, float], *, wall_seconds: float, eval_config: object,
     extra: dict | None = None, per_metric_extra: dict[str, dict] | None = None,
 ) -> list[ResultRow]:  # fmt: skip
     """One :class:`ResultRow` per entry of ``values`` (direction from ``METRICS``).
 
-    ``config_hash`` hashes the encoder's config hash together with the evaluation config, whose
-    resolved dict is recorded in ``extra["eval_config"]``.
+    Identity fields from :func:`~tsdividend.tasks.base.row_identity`; the resolved evaluation
+    config is recorded in ``extra["eval_config"]``.
     """
-    fields = encoder.row_fields()
+    fields = row_identity(encoder, eval_config)
     eval_dict = describe(eval_config)
-    fields["config_hash"] = config_hash({"encoder": fields["config_hash"], "eval": eval_dict})
     rows = []
     for name, value in values.items():
         more = {**(extra or {}), **(per_metric_extra or {}).get(name, {})}

@@ -32,8 +32,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-CLASSIFIERS = ("logistic", "svm", "ts2vec")
-C_GRID = tuple(10.0**k for k in range(-4, 5))  # 1e-4 .. 1e4, the TS2Vec SVM grid (Yue et al. 2022)
+from tsdividend.tasks.classification_config import C_GRID, CLASSIFIERS
+
+__all__ = ["C_GRID", "CLASSIFIERS", "MAX_FOLDS", "TS2VEC_C_GRID", "TS2VEC_MAX_SAMPLES", "ProbeFit",
+           "canonical_order", "few_shot_indices", "fit_few_shot", "fit_probe",
+           "make_classifier"]  # fmt: skip
 # TS2Vec's fit_svm grid: the same powers of ten plus C = inf (a hard-margin SVM).
 TS2VEC_C_GRID = (*C_GRID, float("inf"))
 TS2VEC_MAX_SAMPLES = 10_000  # TS2Vec searches (and fits) on a stratified subsample beyond this
@@ -109,7 +112,7 @@ def make_classifier(kind: str, C: float, max_iter: int = 2000) -> Pipeline:
     raise ValueError(f"classifier {kind!r} unknown; valid: {list(CLASSIFIERS)}")
 
 
-def _quiet_fit(model: object, Z: np.ndarray, y: np.ndarray) -> None:
+def _quiet_fit(model: Pipeline | GridSearchCV, Z: np.ndarray, y: np.ndarray) -> None:
     # One BLAS thread: these fits are small, and multi-threaded BLAS made them ~10x slower on a
     # busy 2-core machine (measured). At C = 1e4 lbfgs may stop at max_iter: the CV score judges
     # that C like any other, so the warning is noise; so is StratifiedKFold's warning about a

@@ -21,14 +21,7 @@ from tsdividend.metrics import METRICS
 from tsdividend.registry import Registry
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.probe import base_metric
-
-# the Dataset.task a baseline's task needs (clustering runs on labelled classification data)
-DATA_TASK = {
-    "classification": "classification",
-    "anomaly": "anomaly",
-    "forecasting": "forecasting",
-    "clustering": "classification",
-}
+from tsdividend.tasks.registry import TASKS
 
 FitAndScore = Callable[[Dataset, Any, int], tuple[dict[str, float], dict[str, Any]]]
 
@@ -39,7 +32,7 @@ class Baseline:
 
     Attributes:
         name: registry name, also the rows' ``encoder_id``.
-        task: the task it serves (a key of :data:`DATA_TASK`).
+        task: the task it serves (a name in :data:`tsdividend.tasks.registry.TASKS`).
         config_cls: frozen dataclass of its settings (built from ``run_baseline``'s ``**cfg``).
         fit_and_score: ``(dataset, cfg, seed) -> ({metric: value}, extra)``.
     """
@@ -57,8 +50,8 @@ def register_baseline(
     name: str, task: str, config_cls: type
 ) -> Callable[[FitAndScore], FitAndScore]:
     """Decorator registering ``fit_and_score`` as baseline ``name`` for ``task``."""
-    if task not in DATA_TASK:
-        raise ValueError(f"task {task!r} unknown; valid: {list(DATA_TASK)}")
+    if task not in TASKS:
+        raise ValueError(f"task {task!r} unknown; valid: {TASKS.names()}")
 
     def deco(fn: FitAndScore) -> FitAndScore:
         BASELINES.register(name)(Baseline(name, task, config_cls, fn))
@@ -95,12 +88,13 @@ def run_baseline(name: str, task: str, dataset: Dataset, seed: int, **cfg: Any) 
             f"baseline {name!r} serves task {baseline.task!r}, not {task!r}; baselines for "
             f"{task!r}: {same or '(none)'}"
         )
-    if dataset.task != DATA_TASK[task]:
+    data_task = TASKS.get(task).data_task
+    if dataset.task != data_task:
         raise ValueError(
-            f"{dataset.name}: baseline {name!r} ({task}) needs a {DATA_TASK[task]!r} dataset, "
+            f"{dataset.name}: baseline {name!r} ({task}) needs a {data_task!r} dataset, "
             f"got task {dataset.task!r}"
         )
-    config = from_dict(baseline.config_cls, cfg, where=f"baseline {name}")
+    config: Any = from_dict(baseline.config_cls, cfg, where=f"baseline {name}")
     start = time.perf_counter()
     values, extra = baseline.fit_and_score(dataset, config, seed)
     wall = time.perf_counter() - start

@@ -166,7 +166,7 @@ def fit_dlinear(
     if n == 0:
         raise ValueError("no training window")
     xbar, ybar = sx / n, sy / n
-    L = xbar.size
+    L = np.size(xbar)
     A = decomposition_matrix(L, kernel)
     B = np.concatenate([np.eye(L) - A.T, A.T], axis=1)  # x @ B = [seasonal, trend]
     gram = B.T @ (xx - n * np.outer(xbar, xbar)) @ B  # Gram of the centred features x @ B

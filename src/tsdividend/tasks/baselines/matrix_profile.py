@@ -277,6 +277,7 @@ def matrix_profile(
     scores = discord_scores(series, n_train, m, cfg.point_rule)
     vus_window, vus_how = vus_max_window(cfg.vus_buffer, series[:n_train], cfg.vus_max_window)
     # labels are read here, after every score exists
+    assert dataset.y is not None  # an anomaly dataset has point labels
     labels = dataset.y[0, n_train:end].astype(np.int64)
     values = {
         "vus_pr": vus_pr(labels, scores, vus_window),

@@ -71,6 +71,7 @@ def raw_kmeans(
         raise ValueError(f"{dataset.name}: no split {cfg.split!r}; valid: "
                          f"{sorted(dataset.splits)}")  # fmt: skip
     part = dataset.subset(cfg.split)
+    assert part.y is not None  # a labelled classification dataset (run_baseline checks the task)
     k = int(np.unique(part.y).size)  # as the clustering protocol: the classes present
     labels = cluster_features(znormalise(part.X.astype(np.float64), part.mask), k, seed,
                               n_init=cfg.n_init, max_iter=cfg.max_iter,

@@ -1,14 +1,13 @@
 """End-to-end anomaly fine-tuning: LP-FT of encoder + linear decoder on the normal training windows.
 
-``regime="finetune"`` of :mod:`tsdividend.tasks.anomaly` (its module docstring describes the
-protocol); :func:`finetune_anomaly` is importable from there as before. Windows and the decoder's
-init come from :mod:`tsdividend.tasks.anomaly_windows`.
+``regime="finetune"`` of :mod:`tsdividend.tasks.anomaly` (its package docstring describes the
+protocol). Windows come from :mod:`~tsdividend.tasks.anomaly.windows`, the decoder's init and the
+probe's decoder fit from :mod:`~tsdividend.tasks.anomaly.scorers`.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -17,11 +16,10 @@ from torch import nn
 from tsdividend.data.dataset import Dataset
 from tsdividend.device import pick_device
 from tsdividend.encoder import Encoder
-from tsdividend.tasks.anomaly_windows import _encode, _fit_decoder, _layout, _new_decoder, _slice
+from tsdividend.tasks.anomaly.config import AnomalyConfig
+from tsdividend.tasks.anomaly.scorers import fit_decoder, new_decoder
+from tsdividend.tasks.anomaly.windows import encode, layout, slice_windows
 from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps
-
-if TYPE_CHECKING:
-    from tsdividend.tasks.anomaly import AnomalyConfig
 
 
 def _window_loss(
@@ -44,7 +42,7 @@ def finetune_anomaly(
     """LP-FT of a COPY of ``encoder`` and the linear decoder on the normal training windows
     (module docstring); reads no labels and never modifies ``encoder``.
 
-    LP: the probe's decoder (:func:`~tsdividend.tasks.anomaly_windows._fit_decoder`) on the
+    LP: the probe's decoder (:func:`~tsdividend.tasks.anomaly.scorers.fit_decoder`) on the
     frozen tokens of the fitting windows, early-stopped on the validation windows; FT: encoder +
     decoder from there through :func:`~tsdividend.tasks.finetune.train_by_steps` (validation =
     mean squared error per observed value of the last, time-ordered training windows).
@@ -55,10 +53,10 @@ def finetune_anomaly(
         val_loss = mean squared error per value at best_step, lp_epochs).
     """
     dev = pick_device(device)
-    lay = _layout(encoder, dataset, cfg)
+    lay = layout(encoder, dataset, cfg)
 
     def windows(starts: np.ndarray) -> list[torch.Tensor]:
-        parts = _slice(lay.x, lay.m, starts, lay.width)
+        parts = slice_windows(lay.x, lay.m, starts, lay.width)
         return [torch.from_numpy(np.ascontiguousarray(a)).to(dev) for a in parts]
 
     fit_starts, val_starts = lay.train_starts[: lay.n_fit], lay.train_starts[-lay.n_val :]
@@ -71,12 +69,12 @@ def finetune_anomaly(
         lp_epochs = 0
         if cfg.finetune_lp:  # the probe's decoder on the frozen copy: step 0 IS the probe
             enc.eval()  # frozen features: no dropout (the engine switches to train mode)
-            frozen = _encode(enc, lay.x, lay.m, np.r_[fit_starts, val_starts], lay.width,
+            frozen = encode(enc, lay.x, lay.m, np.r_[fit_starts, val_starts], lay.width,
                              cfg.embed_batch_size)  # fmt: skip
-            decoder, lp_epochs = _fit_decoder(frozen, lay.n_fit, cfg, seed, dev)
+            decoder, lp_epochs = fit_decoder(frozen, lay.n_fit, cfg, seed, dev)
         else:
             n_values = enc.patchify(fit_x[:1], fit_m[:1]).values.shape[-1]  # P of any tokenizer
-            decoder = _new_decoder(enc.config.d_model, n_values, gen, dev)
+            decoder = new_decoder(enc.config.d_model, n_values, gen, dev)
         model = nn.ModuleDict({"encoder": enc, "decoder": decoder})
         opt = adamw([{"params": enc.parameters(), "lr": cfg.encoder_lr},
                      {"params": decoder.parameters(), "lr": cfg.decoder_lr}],

@@ -1,20 +1,15 @@
 """Forecasting windows (:mod:`tsdividend.tasks.forecasting`): starts, copies, look-back check.
 
-Shared by the ridge probe, the fine-tune (:mod:`tsdividend.tasks.forecasting_finetune`) and the
-forecasting baselines; every name is importable from :mod:`tsdividend.tasks.forecasting` as before.
+Shared by the ridge probe, the fine-tune and the forecasting baselines.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from tsdividend.encoder import Encoder
-
-if TYPE_CHECKING:
-    from tsdividend.tasks.forecasting import ForecastingConfig
+from tsdividend.tasks.forecasting.config import ForecastingConfig
 
 
 def window_starts(
@@ -53,9 +48,11 @@ def check_lookback(encoder: Encoder, lookback: int) -> None:
         )
 
 
-def _train_starts(
+def train_starts(
     span: tuple[int, int], lookback: int, horizon: int, cfg: ForecastingConfig, seed: int
 ) -> np.ndarray:
+    """Train window starts every ``cfg.train_stride`` steps; a seeded subsample of
+    ``cfg.max_train_windows`` of them (sorted) when there are more."""
     starts = window_starts(span, lookback, horizon, cfg.train_stride)
     if cfg.max_train_windows is not None and starts.size > cfg.max_train_windows:
         rng = np.random.default_rng([seed, 41])

@@ -1,33 +1,30 @@
 """End-to-end forecasting fine-tune: LP-FT of encoder + linear head per horizon on a step budget.
 
-``regime="finetune"`` of :mod:`tsdividend.tasks.forecasting` (its module docstring and
-docs/protocols.md describe the protocol); :class:`ForecastModel` is importable from there as before.
-LP-FT (Kumar et al. 2022): the head starts at the probe's ridge solution on the frozen encoder,
-then encoder + head train through :func:`tsdividend.tasks.finetune.train_by_steps` (warm-up +
-cosine, early stopping on the time-ordered validation span's MSE, best state restored).
+``regime="finetune"`` of :mod:`tsdividend.tasks.forecasting` (its package docstring and
+docs/protocols.md describe the protocol). LP-FT (Kumar et al. 2022): the head starts at the
+probe's ridge solution on the frozen encoder, then encoder + head train through
+:func:`tsdividend.tasks.finetune.train_by_steps` (warm-up + cosine, early stopping on the
+time-ordered validation span's MSE, best state restored).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from tsdividend.encoder import Encoder
-from tsdividend.tasks.base import EncoderUnderTest
+from tsdividend.tasks.base import Builds
 from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps
-from tsdividend.tasks.forecasting_windows import (
-    _train_starts,
+from tsdividend.tasks.forecasting.config import ForecastingConfig
+from tsdividend.tasks.forecasting.ridge import encode_windows, fit_ridge, ridge_moments
+from tsdividend.tasks.forecasting.windows import (
     check_lookback,
     gather,
+    train_starts,
     window_starts,
 )
 from tsdividend.tokenizer import instance_stats
-
-if TYPE_CHECKING:
-    from tsdividend.tasks.forecasting import ForecastingConfig
 
 
 class ForecastModel(nn.Module):
@@ -71,12 +68,6 @@ def _lp_head(
 ) -> float:  # fmt: skip
     """LP of LP-FT: the probe's ridge head (penalty chosen on validation) on the frozen encoder,
     copied into ``model.head`` (same parameterisation). Returns the chosen alpha."""
-    from tsdividend.tasks.forecasting import (  # the probe's ridge; imported late (cycle)
-        encode_windows,
-        fit_ridge,
-        ridge_moments,
-    )
-
     tr, va = starts
     tr_cache = encode_windows(model.encoder, series, tr, lookback, cfg.batch_size)
     va_cache = encode_windows(model.encoder, series, va, lookback, cfg.batch_size)
@@ -89,8 +80,8 @@ def _lp_head(
     return alpha
 
 
-def _finetune_one(
-    eut: EncoderUnderTest,
+def finetune_one(
+    eut: Builds,
     series: np.ndarray,
     spans: dict,
     lookback: int,
@@ -101,8 +92,8 @@ def _finetune_one(
 ) -> tuple:
     """LP-FT of encoder + head for horizon ``h`` on the step budget; validation = the time-ordered
     validation span (every ``val_stride``-th window); test read after the choice."""
-    model = ForecastModel(eut.encoder(seed), lookback, h).to(device)
-    pool = _train_starts(spans["train"], lookback, h, cfg, seed)
+    model = ForecastModel(eut.build(seed), lookback, h).to(device)
+    pool = train_starts(spans["train"], lookback, h, cfg, seed)
     va = window_starts(spans["val"], lookback, h, cfg.val_stride)
     y_va = gather(series, va + lookback, h)
     alpha = _lp_head(model, series, (pool, va), lookback, h, cfg) if cfg.lp else None

@@ -234,7 +234,6 @@ def objectives_on_real(
         ``{objective: {"median", "max", "last20", "seconds", "probe", "probe_mean"},
         "random": {"probe", "probe_mean"}}``.
     """
-    from tsdividend.study.jobs import train_config
     from tsdividend.study.spec import load_spec
 
     spec = load_spec("quick")
@@ -244,7 +243,7 @@ def objectives_on_real(
     result: dict[str, Any] = {}
     try:
         for obj in objectives:
-            cfg = train_config(spec, obj, "patch", 2, source, 0, seed, data_dir)
+            cfg = spec.train_config(obj, "patch", 2, source, 0, seed, data_dir)
             cfg = replace(cfg, device="cpu", data=replace(cfg.data, filter_windows=filter_windows),
                           objective_options={**cfg.objective_options,
                                              **(options or {}).get(obj, {})})  # fmt: skip

@@ -7,23 +7,23 @@ printed as one clear line and exit with status 2, never as a traceback.
 
 from __future__ import annotations
 
-import functools
-import json
 import re
-import shlex
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from tsdividend import __version__
-
-F = TypeVar("F", bound=Callable[..., Any])
+from tsdividend.cli_common import (
+    DataDirOpt,
+    JsonOpt,
+    clean_errors,
+    emit_rows,
+    err,
+    parse_options,
+    print_json,
+)
+from tsdividend.cli_data import data_app, synth
 
 app = typer.Typer(
     help="Self-supervised pretraining of time-series encoders and the pre-training dividend.",
@@ -31,40 +31,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="List, inspect and fetch benchmark datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-err = Console(stderr=True)
-
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data root (else $TSDIVIDEND_DATA, else the user cache dir).",
-        file_okay=False,
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per line on stdout.")]
-
-
-def _clean_errors(fn: F) -> F:
-    """Turn bad-input errors into one red line on stderr and exit status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (ValueError, KeyError, FileNotFoundError) as e:
-            msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-            err.print(f"[red]error:[/red] {escape(msg)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _print_json(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, default=str) + "\n")
-    sys.stdout.flush()
+app.command("synth")(synth)
 
 
 def _version_callback(value: bool) -> None:
@@ -83,92 +51,6 @@ def _root(
     """Self-supervised pretraining of time-series encoders and the pre-training dividend."""
 
 
-@data_app.command("list")
-@_clean_errors
-def data_list(data_dir: DataDirOpt = None, json_out: JsonOpt = False) -> None:
-    """List known dataset names and whether each is available here."""
-    from tsdividend.data import list_datasets
-
-    rows = list_datasets(data_dir)
-    if json_out:
-        for row in rows:
-            _print_json(row)
-        return
-    table = Table("task", "available", "source")
-    table.add_column("name", overflow="fold")
-    for row in rows:
-        table.add_row(row["task"], "yes" if row["available"] else "no", row["source"], row["name"])
-    err.print(table)
-
-
-@data_app.command("info")
-@_clean_errors
-def data_info(
-    name: Annotated[str, typer.Argument(help="Dataset name, e.g. ucr/GunPoint.")],
-    data_dir: DataDirOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Show a dataset's task, split sizes, channels, length and classes."""
-    from tsdividend.data import dataset_info
-
-    info = dataset_info(name, data_dir)
-    if json_out:
-        _print_json(info)
-        return
-    table = Table("field", "value")
-    for key, value in info.items():
-        table.add_row(key, "-" if value is None else str(value))
-    err.print(table)
-
-
-@data_app.command("fetch")
-@_clean_errors
-def data_fetch(
-    name: Annotated[str, typer.Argument(help="Dataset name, e.g. forecast/ETTh1.")],
-    data_dir: DataDirOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Download a public dataset into the cache (sha256-verified, atomic writes)."""
-    from tsdividend.data import fetch
-
-    path = fetch(name, data_dir, progress=not json_out)
-    if json_out:
-        _print_json({"name": name, "path": str(path)})
-    else:
-        err.print(f"{name} -> {path}")
-
-
-@app.command("synth")
-@_clean_errors
-def synth(
-    out: Annotated[Path, typer.Option("--out", help="Output folder for shards + manifest.")],
-    kind: Annotated[
-        str, typer.Option("--kind", help="kernelsynth | lmc | mixup | anomaly")
-    ] = "kernelsynth",
-    n: Annotated[int, typer.Option("--n", min=1, help="Number of series.")] = 1000,
-    length: Annotated[int, typer.Option("--length", min=16, help="Series length.")] = 1024,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Base seed; series i depends on (seed, i).")
-    ] = 0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
-    data_dir: DataDirOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Generate a synthetic corpus as Parquet shards (resumable after a kill)."""
-    from tsdividend.synth import write_shards
-
-    options: dict[str, Any] = {}
-    if kind == "mixup":
-        options["data_dir"] = data_dir
-    manifest = write_shards(
-        kind, n, length, out, seed=seed, workers=workers, progress=not json_out, **options
-    )
-    if json_out:
-        _print_json({"kind": kind, "n": n, "length": length, "manifest": str(manifest)})
-    else:
-        err.print(f"wrote {n} {kind} series of length {length} -> {manifest}")
-
-
 @app.command("objectives")
 def objectives() -> None:
     """List the self-supervised objectives, one line each."""
@@ -180,22 +62,8 @@ def objectives() -> None:
         typer.echo(f"{name:<10} {line}")
 
 
-def _parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values parsed as JSON when possible (numbers, bools, lists)."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"expected key=value, got {pair!r}")
-        try:
-            options[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key] = raw
-    return options
-
-
 @app.command("pretrain")
-@_clean_errors
+@clean_errors
 def pretrain(
     out: Annotated[Path, typer.Option("--out", help="Run folder (checkpoints, encoder, metrics).")],
     objective: Annotated[
@@ -234,11 +102,9 @@ def pretrain(
     json_out: JsonOpt = False,
 ) -> None:
     """Pretrain THE encoder with one objective; writes checkpoints and the downstream encoder."""
-    from tsdividend.config import load_toml, override
+    from tsdividend.api import pretrain as run_pretrain
     from tsdividend.train.distributed import shutdown
-    from tsdividend.train.trainer import TrainConfig, train
 
-    cfg = load_toml(TrainConfig, config) if config else TrainConfig()
     flags = {
         "objective": objective,
         "encoder.tokenizer": tokenizer,
@@ -257,16 +123,13 @@ def pretrain(
         "grad_accum": grad_accum,
         "checkpoint_every": checkpoint_every,
     }
-    changes = {k: v for k, v in flags.items() if v is not None}
+    changes: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
     if option:
-        changes["objective_options"] = {**cfg.objective_options, **_parse_options(option)}
-    cfg = override(cfg, changes)
-    if cfg.checkpoint_every > cfg.steps:
-        cfg = override(cfg, {"checkpoint_every": cfg.steps})
-    result = train(cfg, out, resume=resume, progress=not json_out)
+        changes["objective_options"] = parse_options(option)
+    result = run_pretrain(out, config, overrides=changes, resume=resume, progress=not json_out)
     shutdown()  # under torchrun: leave the process group together (no teardown race at exit)
     if json_out:
-        _print_json(result.to_json())
+        print_json(result.to_json())
     else:
         err.print(
             f"{result.objective}: {result.steps} steps, final loss {result.final_loss:.4f}, "
@@ -274,27 +137,8 @@ def pretrain(
         )
 
 
-TASKS = {
-    "classification": ("classification", "evaluate_classification", "ClassificationConfig"),
-    "anomaly": ("anomaly", "evaluate_anomaly", "AnomalyConfig"),
-    "forecasting": ("forecasting", "evaluate_forecasting", "ForecastingConfig"),
-    "clustering": ("clustering", "evaluate_clustering", "ClusteringConfig"),
-}
-
-
-def _emit_rows(rows: list[Any], json_out: bool) -> None:
-    if json_out:
-        for row in rows:
-            _print_json(row.to_json())
-        return
-    table = Table("dataset", "encoder", "regime", "seed", "metric", "value")
-    for r in rows:
-        table.add_row(r.dataset, r.encoder_id, r.regime, str(r.seed), r.metric, f"{r.value:.4f}")
-    err.print(table)
-
-
 @app.command("evaluate")
-@_clean_errors
+@clean_errors
 def evaluate(
     checkpoint: Annotated[
         str, typer.Option(help="Pretraining run folder, 'random' (frozen) or 'scratch'.")
@@ -313,34 +157,17 @@ def evaluate(
     json_out: JsonOpt = False,
 ) -> None:
     """Evaluate an encoder (or the random / scratch baseline) on a downstream task."""
-    import importlib
+    from tsdividend.api import evaluate as run_evaluate
 
-    from tsdividend.config import override
-    from tsdividend.data import load_dataset
-    from tsdividend.encoder import EncoderConfig
-    from tsdividend.tasks.base import EncoderUnderTest
-
-    if task not in TASKS:
-        raise ValueError(f"task {task!r} unknown; valid: {list(TASKS)}")
     arch = {"tokenizer": tokenizer, "depth": depth, "d_model": d_model}
     arch = {k: v for k, v in arch.items() if v is not None}
-    if arch and checkpoint not in ("random", "scratch"):
-        raise ValueError("--tokenizer/--depth/--d-model describe random/scratch encoders only")
-    enc = EncoderUnderTest.from_arg(checkpoint, override(EncoderConfig(), arch))
-    module, fn_name, cfg_name = TASKS[task]
-    mod = importlib.import_module(f"tsdividend.tasks.{module}")
-    cfg_cls = getattr(mod, cfg_name)
-    fields = getattr(cfg_cls, "__dataclass_fields__", {})
-    cfg = cfg_cls(regime=regime) if "regime" in fields else cfg_cls()
-    if "regime" not in fields and regime != "probe":
-        raise ValueError(f"task {task} has only the probe regime")
-    for name in [n.strip() for n in dataset.split(",") if n.strip()]:
-        rows = getattr(mod, fn_name)(enc, load_dataset(name, data_dir), cfg, seed, device=device)
-        _emit_rows(rows, json_out)
+    rows = run_evaluate(checkpoint, task, dataset, regime=regime, seed=seed, architecture=arch,
+                        device=device, data_dir=data_dir)  # fmt: skip
+    emit_rows(rows, json_out)
 
 
 @app.command("baseline")
-@_clean_errors
+@clean_errors
 def baseline(
     name: Annotated[str, typer.Argument(help="minirocket | matrix_profile | dlinear | ...")],
     task: Annotated[str, typer.Option(help="classification | anomaly | forecasting | clustering")],
@@ -350,16 +177,13 @@ def baseline(
     json_out: JsonOpt = False,
 ) -> None:
     """Run a classical reference (MiniRocket, matrix profile, DLinear, ...) in the same harness."""
-    from tsdividend.data import load_dataset
-    from tsdividend.tasks.baselines import run_baseline
+    from tsdividend.api import baseline as run_baseline
 
-    for ds_name in [n.strip() for n in dataset.split(",") if n.strip()]:
-        rows = run_baseline(name, task, load_dataset(ds_name, data_dir), seed)
-        _emit_rows(rows, json_out)
+    emit_rows(run_baseline(name, task, dataset, seed=seed, data_dir=data_dir), json_out)
 
 
 @app.command("run")
-@_clean_errors
+@clean_errors
 def run(
     preset: Annotated[
         str | None, typer.Option(help="quick | paper | depth | origin | scale; default quick.")
@@ -384,7 +208,7 @@ def run(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a spec field, e.g. schedule.steps=50 (repeatable)."),
+        typer.Option("--set", help="Override a spec field, e.g. train.steps=50 (repeatable)."),
     ] = None,
 ) -> None:
     """Run (or resume) a dividend study, print the dividend table and write the report.
@@ -392,47 +216,22 @@ def run(
     Exit status 1 when any cell failed (after writing the store, failures.json and the report),
     2 on bad input.
     """
-    import os
+    from tsdividend.api import run as run_study
 
-    from tsdividend.config import to_dict
-    from tsdividend.report import build_report, dividend_table_text
-    from tsdividend.results import ResultStore
-    from tsdividend.study import load_spec, run_study
-    from tsdividend.study.runner import failure_summary
-
-    if preset is not None and config is not None:
-        raise ValueError("give --preset or --config, not both")
-    if config is not None and not config.is_file():
-        raise FileNotFoundError(f"study config {config} not found")
-    spec = load_spec(config if config is not None else (preset or "quick"),
-                     _parse_options(set_ or []))  # fmt: skip
-    if data_dir is None and os.environ.get("TSDIVIDEND_DATA"):
-        data_dir = Path(os.environ["TSDIVIDEND_DATA"])
-    if data_dir is not None and not data_dir.is_dir():
-        raise FileNotFoundError(f"data dir {data_dir} not found")
-    out = out if out is not None else Path("runs") / spec.name
-    store = run_study(spec, out, executor=executor, data_dir=data_dir, workers=workers)
-    with ResultStore(store) as s:
-        rows = s.rows()
-    print(dividend_table_text(rows))
-    command = ["tsdividend", "run"]
-    command += ["--config", str(config)] if config is not None else ["--preset", preset or "quick"]
-    command += ["--out", str(out), "--executor", executor]
-    command += ["--workers", str(workers)] if workers is not None else []
-    command += ["--data-dir", str(data_dir)] if data_dir is not None else []
-    command += [a for kv in set_ or [] for a in ("--set", shlex.quote(kv))]
-    files = build_report(out, meta={"command": " ".join(command), "config": to_dict(spec)})
-    err.print(f"{len(rows)} rows in {store}; report -> {files['markdown']} and {files['html']}")
-    failed = failure_summary(out)
-    if failed is not None:  # the store, failures.json and the report are written: now say so
-        err.print(f"[red]{failed[0]} of {failed[1]} cells failed[/red] (see "
-                  f"{out / 'failures.json'}); rerun the same command to retry them",
+    outcome = run_study(preset, config=config, out=out, executor=executor, workers=workers,
+                        data_dir=data_dir, overrides=parse_options(set_ or []))  # fmt: skip
+    print(outcome.table)
+    err.print(f"{len(outcome.rows)} rows in {outcome.store}; report -> "
+              f"{outcome.report['markdown']} and {outcome.report['html']}")  # fmt: skip
+    if outcome.failed is not None:  # the store, failures.json and the report are written
+        err.print(f"[red]{outcome.failed[0]} of {outcome.failed[1]} cells failed[/red] (see "
+                  f"{outcome.out / 'failures.json'}); rerun the same command to retry them",
                   highlight=False, soft_wrap=True)  # fmt: skip
         raise typer.Exit(1)
 
 
 @app.command("report")
-@_clean_errors
+@clean_errors
 def report(
     out: Annotated[Path, typer.Argument(help="Study folder (holds results.sqlite).")],
 ) -> None:
@@ -444,7 +243,7 @@ def report(
 
 
 @app.command("results")
-@_clean_errors
+@clean_errors
 def results(
     out: Annotated[Path, typer.Argument(help="Study folder (holds results.sqlite).")],
     json_out: JsonOpt = False,
@@ -456,7 +255,7 @@ def results(
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: is {out} a study folder?")
     with ResultStore(path) as store:
-        _emit_rows(store.rows(), json_out)
+        emit_rows(store.rows(), json_out)
 
 
 def main() -> None:

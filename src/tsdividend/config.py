@@ -8,6 +8,7 @@ resolved config, written next to every artifact.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -113,23 +114,41 @@ def load_toml(cls: type[C], path: str | Path) -> C:
     return from_dict(cls, data, where=str(path))
 
 
+def _is_dict_field(tp: Any) -> bool:
+    return tp is dict or typing.get_origin(tp) is dict
+
+
 def override(cfg: C, assignments: dict[str, Any]) -> C:
     """Return a copy of ``cfg`` with dotted-path assignments applied, e.g. ``{"encoder.depth": 4}``.
 
+    A path walks nested dataclass configs by field name (an unknown name is an error); inside a
+    field typed as a plain dict (``objective_options``, a study's ``train`` table) any key may be
+    set, and missing intermediate tables are created.
+
     Raises:
-        ConfigError: when a path names no field.
+        ConfigError: when a path names no field, or walks through a value that is no table.
     """
-    data = to_dict(cfg)
+    data = copy.deepcopy(to_dict(cfg))  # to_dict shares dict fields with cfg: never mutate them
     for dotted, value in assignments.items():
         node = data
+        tp: type | None = type(cfg)  # None = inside a free-form dict field
         parts = dotted.split(".")
-        for part in parts[:-1]:
-            if not isinstance(node.get(part), dict):
+        for i, part in enumerate(parts):
+            hint = typing.get_type_hints(tp)[part] if tp is not None and part in node else None
+            if tp is not None and part not in node:
+                raise ConfigError(f"override {dotted!r}: no key {part!r}; valid: {sorted(node)}")
+            if i == len(parts) - 1:
+                node[part] = value
+                break
+            if tp is None or _is_dict_field(hint):
+                if node.get(part) is None:
+                    node[part] = {}
+                tp = None
+            else:
+                tp = _dataclass_type(hint)
+            if not isinstance(node[part], dict):
                 raise ConfigError(f"override {dotted!r}: {part!r} is not a nested config")
             node = node[part]
-        if parts[-1] not in node:
-            raise ConfigError(f"override {dotted!r}: no key {parts[-1]!r}; valid: {sorted(node)}")
-        node[parts[-1]] = value
     return from_dict(type(cfg), data)
 
 

@@ -12,6 +12,14 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+class UnknownNameError(KeyError, ValueError):
+    """A name no registry entry has. A ``KeyError`` (a failed lookup) and a ``ValueError`` (bad
+    user input: the CLI prints it as one line); ``str()`` is the message, without quotes."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class Registry(Generic[T]):
     """A mapping from names to objects, filled by a decorator.
 
@@ -38,13 +46,13 @@ class Registry(Generic[T]):
         """Return the object registered as ``name``.
 
         Raises:
-            KeyError: naming the unknown value and listing the valid ones.
+            UnknownNameError: naming the unknown value and listing the valid ones.
         """
         try:
             return self._items[name]
         except KeyError:
             valid = ", ".join(self._items) or "(none registered)"
-            raise KeyError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
 
     def names(self) -> list[str]:
         """Registered names in registration order."""

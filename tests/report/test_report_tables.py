@@ -33,7 +33,7 @@ def _origin_rows() -> list[ResultRow]:
         for j, (enc, data, size) in enumerate(encoders):
             rows.append(_row(enc, "pretrained", ds, 0.5 + 0.05 * (i + j), objective=enc[:3]
                              if enc.startswith("mae") else "dino", pretrain_data=data,
-                             extra={"pretrain_size": size}))  # fmt: skip
+                             pretrain_size=size))  # fmt: skip
     return rows
 
 

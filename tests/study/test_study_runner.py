@@ -25,8 +25,8 @@ TINY = {
     "datasets": {"classification": ["ucr/GunPoint"], "anomaly": ["anomaly/ucr/135"]},
     "depths": [1],
     "regimes": ["probe"],
-    "schedule": {"steps": 4, "batch_size": 8, "context": 64, "d_model": 16, "n_heads": 2,
-                 "checkpoint_every": 2, "device": "cpu"},
+    "train": {"steps": 4, "batch_size": 8, "data": {"context": 64},
+              "encoder": {"d_model": 16, "n_heads": 2}, "checkpoint_every": 2, "device": "cpu"},
     "eval": {"classification": {"shots": [], "c_grid": [1.0]},
              "anomaly": {"context": 64, "decoder_max_epochs": 5}},
 }  # fmt: skip
@@ -62,7 +62,8 @@ def test_rows_carry_the_study_and_the_encoder(reference: Path) -> None:
     pre = [r for r in rows if r.init == "pretrained"]
     assert {r.objective for r in pre} == {"mae", "ntp"}
     assert all(r.pretrain_data == "synthetic" and r.depth == 1 and r.tokenizer == "patch"
-               and r.extra["pretrain_size"] is None and r.extra["pretrain_samples"] == 32
+               and r.pretrain_size is None and r.pretrain_steps == 4
+               and r.pretrain_samples == 32 and "pretrain_size" not in r.extra
                for r in pre)  # fmt: skip
     assert {r.encoder_id for r in rows if r.init == "random"} == {"random"}
     manifest = json.loads((reference.parent / "study.json").read_text())
@@ -215,7 +216,7 @@ def test_torchrun_pretraining_cell_equals_its_one_process_config(tmp_path: Path)
 
     spec = tiny(objectives=["mae"], tasks=["classification"],
                 datasets={"classification": ["ucr/GunPoint"]},
-                schedule={**TINY["schedule"], "nproc_per_node": 2})  # fmt: skip
+                nproc_per_node=2)  # fmt: skip
     run_study(spec, tmp_path / "study", progress=False, strict=True)
     (job,), _ = expand_grid(spec, tmp_path / "study")
     assert job.config.grad_accum == 2 and job.nproc == 2

@@ -56,7 +56,12 @@ def test_origin_preset_matches_pretraining_tokens() -> None:
         ({"datasets": {"classification": ["ucr/GunPoint"]}}, ["anomaly"]),
         ({"eval": {"classification": {"c_grd": [1.0]}}}, ["c_grd", "c_grid"]),
         ({"eval": {"anomaly": {"regime": "probe"}}}, ["regime"]),
-        ({"schedule": {"steps": 10, "batchsize": 3}}, ["batchsize", "batch_size"]),
+        ({"train": {"steps": 10, "batchsize": 3}}, ["batchsize", "batch_size"]),
+        ({"train": {"encoder": {"depht": 3}}}, ["depht", "depth"]),
+        ({"train": {"encoder": {"depth": 3}}}, ["train.encoder.depth", "depths"]),
+        ({"train": {"seed": 3}}, ["train.seed", "seeds"]),
+        ({"train": {"steps": 0}}, ["steps", "0"]),
+        ({"nproc_per_node": 0}, ["nproc_per_node"]),
         ({"corpus_sizes": [0]}, ["corpus_sizes", "0"]),
         ({"corpus_sizes": [64], "pretrain_sources": ["real"]}, ["corpus_sizes", "real"]),
         ({"objective_options": {"dino": {}}}, ["dino"]),
@@ -75,23 +80,44 @@ def test_unknown_preset_lists_valid_ones() -> None:
 
 
 def test_overrides_apply_and_validate() -> None:
-    spec = load_spec("quick", {"schedule.steps": 7, "eval.anomaly.k": 3})
-    assert spec.schedule.steps == 7 and spec.eval_config("anomaly", "probe").k == 3
+    spec = load_spec("quick", {"train.steps": 7, "eval.anomaly.k": 3})
+    assert spec.train_config("mae", "patch", 2, "synthetic", 0, 0).steps == 7
+    assert spec.eval_config("anomaly", "probe").k == 3
     with pytest.raises(ConfigError, match="stepz"):
-        load_spec("quick", {"schedule.stepz": 7})
+        load_spec("quick", {"train.stepz": 7})
+
+
+def test_train_table_sets_any_train_config_field() -> None:
+    """Fields the old schedule table could not reach (issue 10) are plain overrides now."""
+    spec = make(train={"encoder": {"mlp_ratio": 2.0, "pos_encoding": "learned"},
+                       "precision": "fp32", "data.workers": 2, "steps": 9},
+                objective_optim={"mae": {"lr": 5e-4}},
+                objective_options={"ntp": {"horizon": 2}})  # fmt: skip
+    mae = spec.train_config("mae", "patch", 4, "synthetic", 0, 1)
+    ntp = spec.train_config("ntp", "patch", 4, "synthetic", 0, 1)
+    assert mae.encoder.mlp_ratio == 2.0 and mae.encoder.pos_encoding == "learned"
+    assert mae.precision == "fp32" and mae.data.workers == 2
+    assert (mae.steps, mae.seed, mae.encoder.depth) == (9, 1, 4)
+    assert mae.optim.lr == 5e-4 and ntp.optim.lr == 1e-3
+    assert ntp.objective_options == {"horizon": 2} and mae.objective_options == {}
+    assert mae.checkpoint_every == 9 and mae.log_every == 9  # clamped to the steps
+    assert spec.encoder_config("patch", 4) == mae.encoder
+    # dotted --set overrides reach nested train fields too
+    spec2 = load_spec("quick", {"train.encoder.mlp_ratio": 2.0})
+    assert spec2.train_config("mae", "patch", 2, "synthetic", 0, 0).encoder.mlp_ratio == 2.0
 
 
 def test_grid_expands_to_expected_cells(tmp_path: Path) -> None:
     spec = make(depths=[1, 2], seeds=[0, 1], regimes=["probe", "finetune"],
                 task_regimes={"anomaly": ["probe"]}, corpus_sizes=[64, 128],
                 baselines=["minirocket", "raw_kmeans", "matrix_profile"],
-                schedule={"batch_size": 32})  # fmt: skip
+                train={"batch_size": 32, "steps": 200})  # fmt: skip
     pre, evals = expand_grid(spec, tmp_path)
     # 2 objectives x 2 depths x 1 source x 2 sizes x 2 seeds
     assert len(pre) == 16 and len({j.key for j in pre}) == 16
     assert {j.config.data.synth_corpus_size for j in pre} == {64, 128}
-    assert {j.config.steps for j in pre} == {spec.schedule.steps}  # sizes share the schedule
-    kinds = Counter((e.kind, e.cell["task"], e.cell["regime"]) for e in evals)
+    assert {j.config.steps for j in pre} == {200}  # sizes share the step budget
+    kinds = Counter((e.init, e.cell["task"], e.cell["regime"]) for e in evals)
     assert kinds[("pretrained", "classification", "probe")] == 16
     assert kinds[("pretrained", "classification", "finetune")] == 16
     assert kinds[("pretrained", "anomaly", "probe")] == 16
@@ -107,7 +133,7 @@ def test_grid_expands_to_expected_cells(tmp_path: Path) -> None:
     assert len(kinds) == 8
     cells = [tuple(sorted(e.cell.items())) for e in evals]
     assert len(cells) == len(set(cells))  # every cell key is unique
-    assert {e.cell["encoder_id"] for e in evals if e.kind == "random"} == {
+    assert {e.cell["encoder_id"] for e in evals if e.init == "random"} == {
         "random-patch-d1", "random-patch-d2"}  # fmt: skip
 
 

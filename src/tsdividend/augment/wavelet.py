@@ -123,7 +123,7 @@ def wavedec(x: Tensor, wavelet: str = "db4", level: int = 3, mode: str = "symmet
     # Autocast would hand ptwt's convolutions bf16/fp16 tensors, which it rejects; the DWT is
     # data preparation, so it always runs in the input's float32/64.
     with torch.autocast(x.device.type, enabled=False):
-        return list(ptwt.wavedec(x, _wavelet(wavelet), mode=mode, level=n))
+        return list(ptwt.wavedec(x, _wavelet(wavelet), mode=mode, level=n))  # type: ignore[arg-type]
 
 
 def waverec(coeffs: Sequence[Tensor], wavelet: str = "db4", length: int | None = None) -> Tensor:

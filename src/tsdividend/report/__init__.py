@@ -5,10 +5,9 @@ Reads only a :class:`~tsdividend.results.store.ResultStore` and computes with
 """
 
 from tsdividend.report.render import build_report, package_versions
-from tsdividend.report.tables import HEADLINE, analyze, dividend_table_text, headline_metric
+from tsdividend.report.tables import analyze, dividend_table_text, headline_metric
 
 __all__ = [
-    "HEADLINE",
     "analyze",
     "build_report",
     "dividend_table_text",

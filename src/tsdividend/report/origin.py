@@ -83,7 +83,7 @@ def origin_checks(
             continue
         twin = twins.get(_twin_key(info))
         s_syn = summaries.get((twin, task, regime, metric)) if twin else None
-        if s_syn is None:
+        if twin is None or s_syn is None:
             continue
         common = sorted(set(s_real.per_dataset) & set(s_syn.per_dataset))
         d = np.array([s_real.per_dataset[k] - s_syn.per_dataset[k] for k in common])

@@ -220,8 +220,8 @@ def cd_diagram(ranks: Mapping[str, float], cd: float, title: str, path: Path) ->
                 ha="right" if left else "left", va="center", fontsize=9)  # fmt: skip
     if math.isfinite(cd):
         for n, group in enumerate(cd_cliques(ranks, cd)):
-            y = -0.25 - 0.18 * n
-            ax.hlines(y, ranks[group[0]] - 0.03, ranks[group[-1]] + 0.03, color="tab:red", lw=3)
+            y_bar = -0.25 - 0.18 * n
+            ax.hlines(y_bar, ranks[group[0]] - 0.03, ranks[group[-1]] + 0.03, color="tab:red", lw=3)
         ax.hlines(1.2, 1, 1 + cd, color="black", lw=1.5)
         ax.text(1 + cd / 2, 1.3, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
     ax.set_title(title, fontsize=10)

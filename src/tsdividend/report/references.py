@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 
 from tsdividend.report.tables import Analysis, mean_scores, regime_sort_key, task_sort_key
-from tsdividend.stats.dividend import BASELINE_FOR
+from tsdividend.results.row import BASELINE_OF
 
 
 def matches(classical_metric: str, encoder_metric: str) -> bool:
@@ -123,7 +123,7 @@ def per_dataset_rows(an: Analysis) -> tuple[list[str], list[list[object]]]:
         div = [p.dividend for p in ps if not math.isnan(p.dividend)]
         row: list[object] = [regime, task, metric, ds, an.labels[enc], len(ps),
                              float(np.mean([p.score for p in ps])),
-                             BASELINE_FOR.get(regime, "?"),
+                             BASELINE_OF.get(regime, "?"),
                              float(np.mean([p.baseline for p in ps])),
                              float(np.mean(div)) if div else math.nan,
                              math.nan if any(math.isnan(x) for x in rel) else float(np.mean(rel))]

@@ -30,8 +30,8 @@ from tsdividend.report.tables import (
     raw_table,
     summary_table,
 )
+from tsdividend.results.row import BASELINE_OF
 from tsdividend.results.store import ResultStore
-from tsdividend.stats.dividend import BASELINE_FOR
 
 META_FILE = "report_meta.json"
 INLINE_MAX = 40  # longer tables live only in their CSV file
@@ -109,7 +109,7 @@ def _findings(an: Analysis) -> list[Block]:
                        f"this report); otherwise its numbers are reported without a claim. "
                        f"Units: pts = 100 x score difference, % = error reduction."))  # fmt: skip
     for regime in an.regimes:
-        base = BASELINE_FOR.get(regime, "baseline")
+        base = BASELINE_OF.get(regime, "baseline")
         for t in an.tasks:
             found = [(e, s) for e in an.encoders() if (s := an.head(e, t, regime))
                      and not math.isnan(s.mean)]  # fmt: skip
@@ -170,13 +170,13 @@ def _tables(an: Analysis, table_dir: Path, files: dict[str, Path]) -> list[Block
                                           "best_step", "budget_steps"],
         [[c.task, c.method, c.init, *nc] for c in conv for nc in c.not_converged])  # fmt: skip
     blocks.append(Heading(2, "All dividends"))
-    header, rows = summary_table(an)
-    files["csv_all_dividends"] = write_csv(table_dir / "all_dividends.csv", header, rows)
-    blocks += _table_or_link(header, rows, files["csv_all_dividends"], "dividends")
+    header, dividends = summary_table(an)
+    files["csv_all_dividends"] = write_csv(table_dir / "all_dividends.csv", header, dividends)
+    blocks += _table_or_link(header, dividends, files["csv_all_dividends"], "dividends")
     blocks.append(Heading(2, "Raw mean scores"))
-    header, rows = raw_table(an)
-    files["csv_raw_scores"] = write_csv(table_dir / "raw_scores.csv", header, rows)
-    blocks += _table_or_link(header, rows, files["csv_raw_scores"], "rows")
+    header, raw = raw_table(an)
+    files["csv_raw_scores"] = write_csv(table_dir / "raw_scores.csv", header, raw)
+    blocks += _table_or_link(header, raw, files["csv_raw_scores"], "rows")
     return blocks
 
 

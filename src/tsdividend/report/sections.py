@@ -27,7 +27,8 @@ from tsdividend.report.tables import (
     unit,
     varying_fields,
 )
-from tsdividend.stats.dividend import BASELINE_FOR, MIN_DATASETS_CI, REL_MIN_BASELINE, TIE_TOL
+from tsdividend.results.row import BASELINE_OF
+from tsdividend.stats.dividend import MIN_DATASETS_CI, REL_MIN_BASELINE, TIE_TOL
 
 CURVES = {  # variant field -> (section title, x label, file stem, log x)
     "depth": ("Depth curves", "encoder depth (layers)", "depth", False),
@@ -52,7 +53,7 @@ DIVIDEND_DOC = (
 
 
 def regime_title(regime: str) -> str:
-    return f"{regime} (baseline: {BASELINE_FOR.get(regime, '?')})"
+    return f"{regime} (baseline: {BASELINE_OF.get(regime, '?')})"
 
 
 def _scale(x: float) -> float:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from tsdividend.report.origin import OriginCheck, origin_checks, with_holm
-from tsdividend.results.row import ResultRow
+from tsdividend.results.row import BASELINE_OF, STUDY_REGIMES, ResultRow
 from tsdividend.stats import (
     average_ranks,
     dividend_rows,
@@ -20,23 +20,16 @@ from tsdividend.stats import (
     gated_cd,
     summarize_dividends,
 )
-from tsdividend.stats.dividend import BASELINE_FOR, DividendRow, DividendSummary
+from tsdividend.stats.dividend import DividendRow, DividendSummary
 from tsdividend.stats.multiple import holm
 from tsdividend.stats.ranks import FriedmanResult
+from tsdividend.tasks.registry import TASKS
 
-TASK_ORDER = ("classification", "anomaly", "forecasting", "clustering")
-# Headline metric per task, first present wins. Forecasting falls back to the shortest mse@H.
-HEADLINE = {
-    "classification": ("accuracy",),
-    "anomaly": ("recon/vus_pr", "knn/vus_pr"),
-    "forecasting": ("mse@96",),
-    "clustering": ("nmi",),
-}
 HEADLINE_DOC = (
-    "Headline metric per task: classification = accuracy; anomaly = recon/vus_pr (reconstruction "
-    "scorer, VUS-PR; knn/vus_pr when there is no reconstruction scorer); forecasting = mse@96 "
-    "(the shortest mse@H horizon when 96 is absent); clustering = nmi. Every other metric is in "
-    "the full dividend table."
+    "Headline metric per task (the task record's, tsdividend.tasks.registry): classification = "
+    "accuracy; anomaly = recon/vus_pr (reconstruction scorer, VUS-PR; knn/vus_pr when there is no "
+    "reconstruction scorer); forecasting = mse@96 (the shortest mse@H horizon when 96 is absent); "
+    "clustering = nmi. Every other metric is in the full dividend table."
 )
 # Few-shot draw details and their CIs are not separate measurements of the encoder.
 _AUX = re.compile(r"/(ci_low|ci_high|draw\d+)$")
@@ -48,23 +41,18 @@ def is_aux(metric: str) -> bool:
 
 
 def headline_metric(task: str, metrics: set[str]) -> str | None:
-    """The headline metric of ``task`` among ``metrics`` (see :data:`HEADLINE_DOC`), or None."""
-    for m in HEADLINE.get(task, ()):
-        if m in metrics:
-            return m
-    if task == "forecasting":
-        horizons = sorted((int(m[4:]), m) for m in metrics if re.fullmatch(r"mse@\d+", m))
-        if horizons:
-            return horizons[0][1]
-    return None
+    """The headline metric of ``task`` among ``metrics`` (the task record's rule), or None (also
+    for a task no record names, e.g. rows of a task registered by another program)."""
+    return TASKS.get(task).headline_metric(metrics) if task in TASKS else None
 
 
 def task_sort_key(task: str) -> tuple[int, str]:
-    return (TASK_ORDER.index(task) if task in TASK_ORDER else len(TASK_ORDER), task)
+    order = TASKS.names()  # registration order: the built-ins first
+    return (order.index(task) if task in order else len(order), task)
 
 
 def regime_sort_key(regime: str) -> tuple[int, str]:
-    order = ("probe", "finetune")  # frozen probes first, as in the papers' tables
+    order = STUDY_REGIMES  # frozen probes first, as in the papers' tables
     return (order.index(regime) if regime in order else len(order), regime)
 
 
@@ -85,7 +73,7 @@ def encoder_infos(rows: Sequence[ResultRow]) -> dict[str, EncoderInfo]:
     out: dict[str, EncoderInfo] = {}
     for r in rows:
         if r.init == "pretrained" and r.encoder_id not in out:
-            size = r.extra.get("pretrain_size")
+            size = r.pretrain_size
             out[r.encoder_id] = EncoderInfo(r.encoder_id, r.objective or r.encoder_id,
                                             r.tokenizer, r.depth, r.pretrain_data,
                                             None if size is None else int(size))  # fmt: skip
@@ -300,7 +288,7 @@ def dividend_table_text(rows: Sequence[ResultRow], n_boot: int = 2000) -> str:
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
                  for r in table]  # fmt: skip
         lines.insert(1, "  ".join("-" * w for w in widths))
-        base = BASELINE_FOR.get(regime, "?")
+        base = BASELINE_OF.get(regime, "?")
         blocks.append(f"Dividend over {base} ({regime}): mean difference (pts = 100 x score "
                       "difference; % = error reduction) [95% CI over >= 5 datasets]:\n"
                       + "\n".join(lines))  # fmt: skip
@@ -378,7 +366,7 @@ def rank_results(an: Analysis, alpha: float = 0.05) -> list[RankResult]:
         metric = an.headline[task]
         hib = task_hib(an, task)
         for regime in an.regimes:
-            base = BASELINE_FOR.get(regime)
+            base = BASELINE_OF.get(regime)
             table: dict[str, dict[str, float]] = defaultdict(dict)
             for (name, init, t, ds, reg, m), (mean, _) in scores.items():
                 if (t, reg, m) == (task, regime, metric) and init in ("pretrained", base):

@@ -37,11 +37,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.stats import wilcoxon
 
-from tsdividend.results.row import ResultRow
+from tsdividend.results.row import BASELINE_OF, ResultRow
 from tsdividend.stats.bootstrap import hierarchical_bootstrap
 from tsdividend.stats.multiple import holm
 
-BASELINE_FOR = {"probe": "random", "finetune": "scratch"}
 REL_MIN_BASELINE = 0.01  # |baseline| below this: the relative gain of a score is undefined
 TIE_TOL = 1e-9  # |per-dataset mean dividend| <= TIE_TOL counts as a tie
 MIN_DATASETS_CI = 5  # fewer datasets: no bootstrap interval, per-dataset values instead
@@ -102,7 +101,7 @@ def dividend_rows(rows: Sequence[ResultRow]) -> list[DividendRow]:
     tokenizer and depth); pretrained rows without a baseline are left out."""
     baselines: dict[tuple, ResultRow] = {}
     for r in rows:
-        if r.init == BASELINE_FOR.get(r.regime):
+        if r.init == BASELINE_OF.get(r.regime):
             baselines[_arch(r)] = r
     out = []
     for r in rows:

@@ -7,11 +7,10 @@ from tsdividend.study.executors import (
     RayExecutor,
     make_executor,
 )
-from tsdividend.study.jobs import EvalJob, PretrainJob, expand_grid, run_job, train_config
+from tsdividend.study.jobs import EvalJob, PretrainJob, expand_grid, run_job
 from tsdividend.study.runner import RESULTS, StudyError, run_study
 from tsdividend.study.spec import (
     TASKS,
-    Schedule,
     StudySpec,
     available_presets,
     load_spec,
@@ -26,7 +25,6 @@ __all__ = [
     "PoolExecutor",
     "PretrainJob",
     "RayExecutor",
-    "Schedule",
     "StudyError",
     "StudySpec",
     "available_presets",
@@ -35,5 +33,4 @@ __all__ = [
     "make_executor",
     "run_job",
     "run_study",
-    "train_config",
 ]

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,25 +20,14 @@ from tsdividend.atomic import write_json
 from tsdividend.config import config_hash, to_dict
 from tsdividend.data import Dataset, load_dataset
 from tsdividend.encoder import EncoderConfig
-from tsdividend.results.row import ResultRow
+from tsdividend.results.row import BASELINE_OF
 from tsdividend.study.spec import StudySpec, resolve_datasets
-from tsdividend.tasks.anomaly import evaluate_anomaly
 from tsdividend.tasks.base import EncoderUnderTest
 from tsdividend.tasks.baselines import BASELINES, run_baseline
-from tsdividend.tasks.classification import evaluate_classification
-from tsdividend.tasks.clustering import evaluate_clustering
-from tsdividend.tasks.forecasting import evaluate_forecasting
+from tsdividend.tasks.registry import TASKS
 from tsdividend.train.launch import RESULT_FILE
-from tsdividend.train.sources import DataConfig
 from tsdividend.train.trainer import TrainConfig, train
 
-EVALUATORS = {
-    "classification": evaluate_classification,
-    "anomaly": evaluate_anomaly,
-    "forecasting": evaluate_forecasting,
-    "clustering": evaluate_clustering,
-}
-BASELINE_KIND = {"probe": "random", "finetune": "scratch"}
 DONE_MARK = "study_done.json"  # written once a pretraining cell has finished all its steps
 
 
@@ -56,15 +45,16 @@ class PretrainJob:
 
 @dataclass(frozen=True)
 class EvalJob:
-    """One evaluation cell (``cell`` holds the store's CELL fields).
+    """One evaluation cell (``cell`` holds the store's CELL fields, its ``encoder_id`` the id
+    every row of the cell carries).
 
-    ``kind`` is "pretrained" (``encoder_dir`` is its folder and ``needs`` the pretraining key),
+    ``init`` is "pretrained" (``encoder_dir`` is its folder and ``needs`` the pretraining key),
     "random"/"scratch" (``encoder_config`` gives the architecture) or "classical"
     (``baseline`` names it).
     """
 
     cell: dict[str, Any]
-    kind: str
+    init: str
     eval_config: Any = None
     encoder_dir: str | None = None
     encoder_config: EncoderConfig | None = None
@@ -72,7 +62,6 @@ class EvalJob:
     needs: str | None = None
     data_dir: str | None = None
     device: str = "auto"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def expand_grid(
@@ -80,7 +69,6 @@ def expand_grid(
 ) -> tuple[list[PretrainJob], list[EvalJob]]:
     """Every pretraining and evaluation cell of ``spec`` (pretraining cells deduplicated by
     config hash; evaluation cells in a stable order)."""
-    s = spec.schedule
     pretrain: dict[str, PretrainJob] = {}
     evals: list[EvalJob] = []
     archs = [(tok, depth) for tok in spec.tokenizers for depth in spec.depths]
@@ -99,13 +87,13 @@ def expand_grid(
                 },
                 eval_config=spec.eval_config(task, regime),
                 data_dir=data_dir,
-                device=s.device,
+                device=spec.device,
                 **kw,
             )  # fmt: skip
             for task in spec.tasks
             for ds in task_data[task]
             for regime in spec.regimes_for(task)
-            if kw["kind"] == "pretrained" or BASELINE_KIND[regime] == kw["kind"]
+            if kw["init"] == "pretrained" or BASELINE_OF[regime] == kw["init"]
         ]
 
     for objective in spec.objectives:
@@ -113,24 +101,22 @@ def expand_grid(
             for source in spec.pretrain_sources:
                 for size in spec.sizes():
                     for seed in spec.seeds:
-                        cfg = train_config(spec, objective, tok, depth, source, size, seed,
-                                           data_dir)  # fmt: skip
+                        cfg = spec.train_config(objective, tok, depth, source, size, seed,
+                                                data_dir)  # fmt: skip
                         key = config_hash(cfg)
                         job = PretrainJob(key, f"{objective}-{key}", cfg,
                                           str(out / "encoders" / key), size,
-                                          s.nproc_per_node)  # fmt: skip
+                                          spec.nproc_per_node)  # fmt: skip
                         if key in pretrain:
                             continue
                         pretrain[key] = job
-                        extra = {"pretrain_size": size or None, "pretrain_steps": cfg.steps,
-                                 "pretrain_samples": cfg.steps * cfg.batch_size}  # fmt: skip
-                        evals += cells(job.encoder_id, seed, kind="pretrained",
-                                       encoder_dir=job.folder, needs=key, extra=extra)  # fmt: skip
+                        evals += cells(job.encoder_id, seed, init="pretrained",
+                                       encoder_dir=job.folder, needs=key)  # fmt: skip
     for tok, depth in archs:
         for seed in spec.seeds:
-            for kind in ("random", "scratch"):
-                eid = kind if len(archs) == 1 else f"{kind}-{tok}-d{depth}"
-                evals += cells(eid, seed, kind=kind, encoder_config=spec.encoder_config(tok, depth))
+            for init in ("random", "scratch"):
+                eid = init if len(archs) == 1 else f"{init}-{tok}-d{depth}"
+                evals += cells(eid, seed, init=init, encoder_config=spec.encoder_config(tok, depth))
     for name in spec.baselines:
         task = BASELINES.get(name).task
         if task not in spec.tasks:
@@ -142,34 +128,6 @@ def expand_grid(
                 evals.append(EvalJob(cell, "classical", baseline=name, data_dir=data_dir,
                                      eval_config=spec.eval_config(task, "probe")))
     return list(pretrain.values()), evals
-
-
-def train_config(
-    spec: StudySpec, objective: str, tokenizer: str, depth: int, source: str, size: int,
-    seed: int, data_dir: str | None,
-) -> TrainConfig:  # fmt: skip
-    """The resolved :class:`TrainConfig` of one pretraining cell (its hash is the cache key)."""
-    s = spec.schedule
-    data = DataConfig(source=source, context=s.context, synth_kind=s.synth_kind,
-                      real_datasets=tuple(s.real_datasets), synthetic_ratio=s.synthetic_ratio,
-                      synth_corpus_size=size,
-                      data_dir=None if source == "synthetic" else data_dir)  # fmt: skip
-    steps = s.steps
-    return TrainConfig(
-        objective=objective,
-        objective_options=dict(spec.objective_options.get(objective, {})),
-        encoder=spec.encoder_config(tokenizer, depth),
-        data=data,
-        optim=spec.optim_config(objective),
-        steps=steps,
-        batch_size=s.batch_size,
-        grad_accum=s.nproc_per_node,  # torchrun runs it as nproc processes x 1 micro-batch
-        seed=seed,
-        device=s.device,
-        checkpoint_every=min(s.checkpoint_every, steps),
-        log_every=max(1, min(10, steps)),
-        diag_every=0,
-    )
 
 
 def _train_data_parallel(job: PretrainJob) -> dict[str, Any]:
@@ -210,18 +168,20 @@ def run_job(job: PretrainJob | EvalJob) -> Any:
         return job.key
     cell = job.cell
     dataset = _dataset(cell["dataset"], job.data_dir)
-    if job.kind == "classical":
+    if job.init == "classical":
         assert job.baseline is not None
         rows = run_baseline(job.baseline, cell["task"], dataset, cell["seed"],
                             **shared_metric_options(job.baseline, job.eval_config))
     else:
-        if job.kind == "pretrained":
-            encoder = EncoderUnderTest.from_arg(str(job.encoder_dir))
+        eid = cell["encoder_id"]
+        if job.init == "pretrained":
+            encoder = EncoderUnderTest.from_arg(str(job.encoder_dir), encoder_id=eid)
         else:
-            encoder = EncoderUnderTest(job.kind, job.encoder_config or EncoderConfig())
-        rows = EVALUATORS[cell["task"]](encoder, dataset, job.eval_config, cell["seed"],
-                                        device=job.device)  # fmt: skip
-    return [_own(row, job) for row in rows]
+            encoder = EncoderUnderTest(job.init, job.encoder_config or EncoderConfig(),
+                                       encoder_id=eid)  # fmt: skip
+        evaluate = TASKS.get(cell["task"]).evaluator()
+        rows = evaluate(encoder, dataset, job.eval_config, cell["seed"], device=job.device)
+    return [dataclasses.replace(row, study=cell["study"]) for row in rows]
 
 
 # Metric settings a classical reference takes from its task's protocol config, so that the
@@ -237,14 +197,6 @@ def shared_metric_options(baseline: str, eval_config: Any) -> dict[str, Any]:
     mine = {f.name for f in dataclasses.fields(BASELINES.get(baseline).config_cls)}
     return {name: getattr(eval_config, name) for name in SHARED_METRIC_FIELDS
             if name in mine and hasattr(eval_config, name)}  # fmt: skip
-
-
-def _own(row: ResultRow, job: EvalJob) -> ResultRow:
-    """The row as the study stores it: its study, its encoder id, the pretraining size."""
-    changes: dict[str, Any] = {"study": job.cell["study"], "encoder_id": job.cell["encoder_id"]}
-    if job.extra:
-        changes["extra"] = {**row.extra, **job.extra}
-    return dataclasses.replace(row, **changes)
 
 
 def describe_jobs(pretrain: list[PretrainJob], evals: list[EvalJob]) -> dict[str, Any]:

@@ -18,30 +18,17 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from tsdividend.config import ConfigError, check_int, from_dict, load_toml, to_dict
+from tsdividend.config import ConfigError, check_int, load_toml, override
 from tsdividend.data import list_datasets, resolve_data_dir
 from tsdividend.encoder import EncoderConfig
 from tsdividend.objectives import OBJECTIVES
-from tsdividend.tasks.anomaly import AnomalyConfig
+from tsdividend.results.row import STUDY_REGIMES
 from tsdividend.tasks.baselines import BASELINES
-from tsdividend.tasks.classification import ClassificationConfig
-from tsdividend.tasks.clustering import ClusteringConfig
-from tsdividend.tasks.forecasting import ForecastingConfig
+from tsdividend.tasks.registry import TASKS
 from tsdividend.tokenizer import TOKENIZERS
 from tsdividend.train.sources import SOURCES
-from tsdividend.train.trainer import OptimConfig
+from tsdividend.train.trainer import TrainConfig
 
-TASKS = ("classification", "anomaly", "forecasting", "clustering")
-TASK_CONFIGS: dict[str, type] = {
-    "classification": ClassificationConfig,
-    "anomaly": AnomalyConfig,
-    "forecasting": ForecastingConfig,
-    "clustering": ClusteringConfig,
-}
-STUDY_REGIMES = ("probe", "finetune")
-# the Dataset.task each study task reads (clustering clusters labelled classification data)
-DATA_TASK = {"classification": "classification", "anomaly": "anomaly",
-             "forecasting": "forecasting", "clustering": "classification"}  # fmt: skip
 PRESET_DIR = Path(__file__).resolve().parent / "presets"  # shipped in the wheel
 
 
@@ -55,52 +42,30 @@ def _names(where: str, values: tuple, valid: list[str] | tuple[str, ...]) -> Non
         raise ConfigError(f"{where} has duplicates: {list(values)}")
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """The pretraining schedule and the shared encoder shape of every cell.
+# What a study sets on top of TrainConfig's defaults before its own [train] table: rows of a
+# study are logged every 10 steps, checkpointed every 100 (what a killed study resumes from), and
+# no embedding diagnostics run (they cost a forward pass the report does not read).
+STUDY_TRAIN_DEFAULTS: dict[str, Any] = {"checkpoint_every": 100, "log_every": 10,
+                                        "diag_every": 0}  # fmt: skip
+# The grid axes of a pretraining cell, as the TrainConfig paths they set (never set in [train]).
+AXES = {"objective": "objective", "tokenizer": "encoder.tokenizer", "depth": "encoder.depth",
+        "source": "data.source", "size": "data.synth_corpus_size", "seed": "seed"}  # fmt: skip
+# Set per cell from other parts of the spec: objective_options, objective_optim, nproc_per_node
+# and the run's data dir.
+CELL_SET = (*AXES.values(), "objective_options", "grad_accum", "data.data_dir")
 
-    Attributes:
-        steps, batch_size: optimiser steps and global batch (the default pretraining size is
-            ``steps * batch_size`` samples).
-        context: pretraining window length in steps.
-        d_model, n_heads, patch_len, stride, dropout: encoder shape (depth and tokenizer are grid
-            axes).
-        lr, weight_decay, warmup_frac: AdamW settings (``tsdividend.train.OptimConfig``).
-        synth_kind: synthetic generator ("kernelsynth" or "lmc").
-        real_datasets: datasets whose train splits form the real corpus (empty = all available).
-        synthetic_ratio: synthetic share of the "mix" source.
-        checkpoint_every: steps between checkpoints (what a killed study resumes from).
-        device: "auto", "cpu" or "cuda", for pretraining and evaluation.
-        nproc_per_node: processes per pretraining cell; > 1 runs it under ``torchrun``
-            (data parallel: one GPU each, or gloo processes on a CPU). The cell's config is
-            its one-process equivalent, ``grad_accum = nproc_per_node`` (same global batch,
-            same shards, same weights up to summation order), and so is its hash.
-    """
 
-    steps: int = 200
-    batch_size: int = 32
-    context: int = 336
-    d_model: int = 64
-    n_heads: int = 4
-    patch_len: int = 16
-    stride: int = 16
-    dropout: float = 0.1
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_frac: float = 0.05
-    synth_kind: str = "kernelsynth"
-    real_datasets: tuple[str, ...] = ()
-    synthetic_ratio: float = 0.5
-    checkpoint_every: int = 100
-    device: str = "auto"
-    nproc_per_node: int = 1
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "context", "d_model", "n_heads", "patch_len",
-                     "stride", "checkpoint_every", "nproc_per_node"):  # fmt: skip
-            check_int(f"schedule.{name}", getattr(self, name), 1)
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"schedule.device {self.device!r} unknown; valid: auto, cpu, cuda")
+def flatten_overrides(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A TOML table of TrainConfig overrides (nested tables and/or dotted keys) as dotted paths:
+    ``{"encoder": {"d_model": 64}, "steps": 50}`` -> ``{"encoder.d_model": 64, "steps": 50}``."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten_overrides(value, path + "."))
+        else:
+            out[path] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -114,7 +79,7 @@ class StudySpec:
         depths: transformer depths.
         pretrain_sources: "synthetic", "real" and/or "mix".
         corpus_sizes: sizes of the synthetic pretraining corpus in distinct series
-            (``DataConfig.synth_corpus_size``), each trained for the same ``schedule.steps``;
+            (``DataConfig.synth_corpus_size``), each trained for the same ``train.steps``;
             empty = the unbounded stream (a fresh series for every sample). Not with the
             "real" source, whose corpus is the datasets' train splits.
         seeds: pretraining and evaluation seeds (encoder seed s is evaluated at seed s).
@@ -125,10 +90,18 @@ class StudySpec:
         regimes: "probe" and/or "finetune".
         task_regimes: task -> regimes, overriding ``regimes`` for that task.
         baselines: classical references (``BASELINES.names()``), each run on its task's datasets.
-        schedule: :class:`Schedule`.
+        train: overrides of :class:`~tsdividend.train.TrainConfig` shared by every pretraining
+            cell (TOML ``[train]``: nested tables or dotted keys, e.g. ``steps = 300``,
+            ``encoder.d_model = 64``, ``data.context = 128``, ``optim.lr = 5e-4``), applied
+            over TrainConfig's defaults and :data:`STUDY_TRAIN_DEFAULTS`. Any TrainConfig field
+            may be set except the grid axes and what the spec sets per cell (:data:`CELL_SET`).
+        nproc_per_node: processes per pretraining cell; > 1 runs it under ``torchrun`` (data
+            parallel: one GPU each, or gloo processes on a CPU). The cell's config is its
+            one-process equivalent, ``grad_accum = nproc_per_node`` (same global batch, same
+            shards, same weights up to summation order), and so is its hash.
         objective_options: objective -> its ``objective_options``.
-        objective_optim: objective -> fields of its ``OptimConfig`` over the schedule's
-            (e.g. the seed paper's per-objective learning rates).
+        objective_optim: objective -> fields of its ``OptimConfig`` over ``train``'s (e.g. the
+            seed paper's per-objective learning rates).
         eval: task -> fields of its ``<Task>Config`` (``regime`` is set by the grid).
     """
 
@@ -145,7 +118,8 @@ class StudySpec:
     regimes: tuple[str, ...] = ("probe",)
     task_regimes: dict[str, Any] = field(default_factory=dict)
     baselines: tuple[str, ...] = ()
-    schedule: Schedule = field(default_factory=Schedule)
+    train: dict[str, Any] = field(default_factory=dict)
+    nproc_per_node: int = 1
     objective_options: dict[str, Any] = field(default_factory=dict)
     objective_optim: dict[str, Any] = field(default_factory=dict)
     eval: dict[str, Any] = field(default_factory=dict)
@@ -156,7 +130,7 @@ class StudySpec:
         _names("objectives", self.objectives, OBJECTIVES.names())
         _names("tokenizers", self.tokenizers, TOKENIZERS.names())
         _names("pretrain_sources", self.pretrain_sources, SOURCES)
-        _names("tasks", self.tasks, TASKS)
+        _names("tasks", self.tasks, TASKS.names())
         _names("regimes", self.regimes, STUDY_REGIMES)
         for name, values in (("depths", self.depths), ("seeds", self.seeds)):
             if not values or len(set(values)) != len(values):
@@ -184,14 +158,27 @@ class StudySpec:
                         f"{where}: {key!r} must be one of the study's objectives "
                         f"{list(self.objectives)} with a table value"
                     )
-        for objective in self.objectives:
-            self.optim_config(objective)
-        for task in TASKS:
-            for regime in STUDY_REGIMES:
+        check_int("nproc_per_node", self.nproc_per_node, 1)
+        self._check_train_table()
+        for objective in self.objectives:  # every cell resolves now, not mid-study
+            for tok in self.tokenizers:
+                for depth in self.depths:
+                    for source in self.pretrain_sources:
+                        self.train_config(objective, tok, depth, source, self.sizes()[0], 0)
+        for task in dict.fromkeys([*self.tasks, *self.eval]):
+            for regime in TASKS.get(task).regimes:
                 self.eval_config(task, regime)  # validates the overrides now, not mid-study
-        for tok in self.tokenizers:
-            for depth in self.depths:
-                self.encoder_config(tok, depth)
+
+    def _check_train_table(self) -> None:
+        if not isinstance(self.train, dict):
+            raise ConfigError(f"train must be a table of TrainConfig overrides, got {self.train!r}")
+        for path in flatten_overrides(self.train):
+            if path in CELL_SET or path.startswith("objective_options."):
+                raise ConfigError(
+                    f"train.{path} is set per cell (grid axes: objectives, tokenizers, depths, "
+                    "pretrain_sources, corpus_sizes, seeds; objective_options; nproc_per_node; "
+                    "the run's data dir); set it there"
+                )
 
     def _check_task_tables(self) -> None:
         tables = (("datasets", self.datasets), ("datasets_with_data_dir",
@@ -202,7 +189,7 @@ class StudySpec:
                 raise ConfigError(f"{where} must be a table task -> value, got {table!r}")
             for task in table:
                 if task not in TASKS:
-                    raise ConfigError(f"{where}: task {task!r} unknown; valid: {list(TASKS)}")
+                    raise ConfigError(f"{where}: task {task!r} unknown; valid: {TASKS.names()}")
         missing = [t for t in self.tasks if t not in self.datasets]
         if missing:
             raise ConfigError(f"datasets has no entry for task(s) {missing} (use [] for none)")
@@ -214,16 +201,21 @@ class StudySpec:
                 ):
                     raise ConfigError(f"{where}.{task} must be a list of dataset names")
         for task, regimes in self.task_regimes.items():
-            _names(f"task_regimes.{task}", tuple(regimes), STUDY_REGIMES)
+            _names(f"task_regimes.{task}", tuple(regimes), TASKS.get(task).regimes)
+        for task in self.tasks:
+            if task not in self.task_regimes:
+                bad = [r for r in self.regimes if r not in TASKS.get(task).regimes]
+                if bad:
+                    raise ConfigError(f"regimes {bad} do not apply to task {task!r} (its "
+                                      f"regimes: {list(TASKS.get(task).regimes)}); set "
+                                      f"task_regimes.{task}")  # fmt: skip
 
     # --- resolution -------------------------------------------------------------------------
 
     def eval_config(self, task: str, regime: str) -> Any:
-        """The task's protocol config with the spec's overrides, at ``regime``."""
-        overrides = dict(self.eval.get(task, {}))
-        if "regime" in overrides:
-            raise ConfigError(f"eval.{task}.regime is set by the grid; use regimes/task_regimes")
-        return from_dict(TASK_CONFIGS[task], {**overrides, "regime": regime}, where=f"eval.{task}")
+        """The task's protocol config with the spec's ``eval.<task>`` overrides, at ``regime``
+        (:meth:`TaskSpec.make_config <tsdividend.tasks.registry.TaskSpec.make_config>`)."""
+        return TASKS.get(task).make_config(regime, self.eval.get(task, {}), where=f"eval.{task}")
 
     def task_datasets(self, task: str, with_data_dir: bool) -> list[str]:
         """Datasets of ``task`` (plus the data-dir extras when a data dir is given)."""
@@ -235,22 +227,52 @@ class StudySpec:
     def regimes_for(self, task: str) -> tuple[str, ...]:
         return tuple(self.task_regimes.get(task, self.regimes))
 
-    def encoder_config(self, tokenizer: str, depth: int) -> EncoderConfig:
-        s = self.schedule
-        n_tokens = -(-max(s.context - s.patch_len, 0) // s.stride) + 2  # patches + CLS
-        try:
-            return EncoderConfig(tokenizer=tokenizer, patch_len=s.patch_len, stride=s.stride,
-                                 d_model=s.d_model, depth=depth, n_heads=s.n_heads,
-                                 dropout=s.dropout, max_len=max(512, n_tokens))  # fmt: skip
-        except (TypeError, ValueError) as err:
-            raise ConfigError(f"encoder ({tokenizer}, depth {depth}): {err}") from err
+    def train_config(
+        self, objective: str, tokenizer: str, depth: int, source: str, size: int, seed: int,
+        data_dir: str | None = None,
+    ) -> TrainConfig:  # fmt: skip
+        """The resolved :class:`TrainConfig` of one pretraining cell (its hash is the cache key).
 
-    def optim_config(self, objective: str) -> OptimConfig:
-        """The schedule's AdamW settings with ``objective_optim[objective]`` over them."""
-        s = self.schedule
-        base = {"lr": s.lr, "weight_decay": s.weight_decay, "warmup_frac": s.warmup_frac}
-        return from_dict(OptimConfig, {**base, **self.objective_optim.get(objective, {})},
-                         where=f"objective_optim.{objective}")  # fmt: skip
+        TrainConfig's defaults, then :data:`STUDY_TRAIN_DEFAULTS`, then ``train``, then
+        ``objective_optim[objective]`` (as ``optim.*``), then the cell (grid axes,
+        ``objective_options[objective]``, ``grad_accum = nproc_per_node``, the data dir for
+        real or mixed data), all with :func:`tsdividend.config.override`. Derived last:
+        ``checkpoint_every`` and ``log_every`` at most ``steps``, and, unless ``train`` sets
+        ``encoder.max_len``, a positional table long enough for the context's tokens.
+        """
+        where = f"train ({objective}, {tokenizer}, depth {depth}, {source})"
+        flat = flatten_overrides(self.train)
+        cell = {
+            **{f"optim.{k}": v for k, v in self.objective_optim.get(objective, {}).items()},
+            AXES["objective"]: objective, AXES["tokenizer"]: tokenizer, AXES["depth"]: depth,
+            AXES["source"]: source, AXES["size"]: size, AXES["seed"]: seed,
+            "objective_options": dict(self.objective_options.get(objective, {})),
+            "grad_accum": self.nproc_per_node,
+            "data.data_dir": None if source == "synthetic" else data_dir,
+        }  # fmt: skip
+        try:
+            cfg = override(TrainConfig(), {**STUDY_TRAIN_DEFAULTS, **flat, **cell})
+            derived: dict[str, Any] = {"checkpoint_every": min(cfg.checkpoint_every, cfg.steps),
+                                       "log_every": max(1, min(cfg.log_every, cfg.steps))}
+            if "encoder.max_len" not in flat:  # patches + CLS
+                e = cfg.encoder
+                n_tokens = -(-max(cfg.data.context - e.patch_len, 0) // e.stride) + 2
+                derived["encoder.max_len"] = max(e.max_len, n_tokens)
+            return override(cfg, derived)
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {err}") from err
+
+    def encoder_config(self, tokenizer: str, depth: int) -> EncoderConfig:
+        """The architecture of the (tokenizer, depth) cells: what the random and scratch
+        baselines are built from (the same for every objective, source and seed)."""
+        cfg = self.train_config(self.objectives[0], tokenizer, depth, self.pretrain_sources[0],
+                                self.sizes()[0], self.seeds[0])  # fmt: skip
+        return cfg.encoder
+
+    @property
+    def device(self) -> str:
+        """The device of pretraining and evaluation (``train.device``)."""
+        return str(flatten_overrides(self.train).get("device", TrainConfig().device))
 
     def sizes(self) -> tuple[int, ...]:
         """Synthetic corpus sizes to pretrain on (0 = the unbounded stream)."""
@@ -281,7 +303,8 @@ def resolve_datasets(spec: StudySpec, data_dir: str | Path | None) -> dict[str, 
                 hits = sorted(
                     r["name"]
                     for r in listing
-                    if r["task"] == DATA_TASK[task] and fnmatchcase(r["name"], entry)
+                    if r["task"] == TASKS.get(task).data_task
+                    and fnmatchcase(r["name"], entry)
                 )
                 if not hits:
                     raise ConfigError(
@@ -304,7 +327,8 @@ def load_spec(source: str | Path, overrides: dict[str, Any] | None = None) -> St
 
     Args:
         source: preset name (``available_presets()``) or a path to a ``.toml`` file.
-        overrides: dotted-path assignments applied afterwards (``{"schedule.steps": 50}``).
+        overrides: dotted-path assignments applied afterwards (``{"train.steps": 50}``), with
+            :func:`tsdividend.config.override`.
 
     Raises:
         ConfigError: unknown preset (listing the valid ones), unknown key or bad value.
@@ -316,18 +340,7 @@ def load_spec(source: str | Path, overrides: dict[str, Any] | None = None) -> St
             raise ConfigError(f"study preset {source!r} unknown; valid: {available_presets()} "
                               "(or a path to a .toml file)")  # fmt: skip
     spec = load_toml(StudySpec, path)
-    if overrides:
-        data = to_dict(spec)
-        for dotted, value in overrides.items():
-            node = data
-            *parents, last = dotted.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-                if not isinstance(node, dict):
-                    raise ConfigError(f"override {dotted!r}: {part!r} is not a table")
-            node[last] = value
-        spec = from_dict(StudySpec, data, where=f"{path} + overrides")
-    return spec
+    return override(spec, overrides) if overrides else spec
 
 
 def available_presets() -> list[str]:

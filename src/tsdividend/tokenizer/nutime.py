@@ -73,6 +73,7 @@ class NME(nn.Module):
             raise ValueError(f"NME dim and n_scales must be >= 1, got {dim}, {n_scales}")
         exponents = range(-(n_scales - 1) // 2, (n_scales + 1) // 2)
         scales = torch.tensor([base**i for i in exponents], dtype=torch.float32)
+        self.scales: Tensor
         self.register_buffer("scales", scales, persistent=False)
         self.dim = dim
         self.w = nn.Parameter(torch.empty(n_scales, dim))

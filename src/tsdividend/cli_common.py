@@ -1,0 +1,74 @@
+"""What every ``tsdividend`` command shares: the stderr console, one-line errors, JSON lines,
+``key=value`` parsing and the row table."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err = Console(stderr=True)
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data root (else $TSDIVIDEND_DATA, else the user cache dir).",
+        file_okay=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per line on stdout.")]
+
+
+def clean_errors(fn: F) -> F:
+    """Turn bad-input errors into one red line on stderr and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, FileNotFoundError) as e:  # bad input; internal bugs keep a traceback
+            err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values parsed as JSON when possible (numbers, bools, lists)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected key=value, got {pair!r}")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+def emit_rows(rows: list[Any], json_out: bool) -> None:
+    if json_out:
+        for row in rows:
+            print_json(row.to_json())
+        return
+    table = Table("dataset", "encoder", "regime", "seed", "metric", "value")
+    for r in rows:
+        table.add_row(r.dataset, r.encoder_id, r.regime, str(r.seed), r.metric, f"{r.value:.4f}")
+    err.print(table)

@@ -286,12 +286,18 @@ def main() -> None:
     parser.add_argument("--datasets", default="", help="comma-separated UCR sets to probe")
     parser.add_argument("--no-filter", action="store_true", help="the unfiltered real corpus")
     parser.add_argument("--no-floor", action="store_true", help="MAE's unfloored targets")
-    parser.add_argument("--objectives", action="store_true",
-                        help="also every objective at the quick preset's budget on real data")
+    parser.add_argument(
+        "--objectives",
+        action="store_true",
+        help="also every objective at the quick preset's budget on real data",
+    )
     parser.add_argument("--out", default=None, help="keep the runs here (default: temporary)")
     parser.add_argument("--json", default=None, help="write all numbers to this JSON file")
-    parser.add_argument("--audit", action="store_true",
-                        help="also the per-window MAE target audit of the unfiltered corpus")
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="also the per-window MAE target audit of the unfiltered corpus",
+    )
     args = parser.parse_args()
     enc = replace(EncoderConfig(), d_model=args.d_model, depth=args.depth)
     names = [n for n in args.datasets.split(",") if n]
@@ -306,7 +312,8 @@ def main() -> None:
     if args.objectives:
         print("every objective, quick preset budget, real corpus:")
         result["objectives"] = objectives_on_real(
-            args.data_dir, out=out / "objectives" if out else None)
+            args.data_dir, out=out / "objectives" if out else None
+        )
         print(f"  {'random':10s} probe {result['objectives']['random']['probe_mean']:.3f}")
     if args.audit:
         result["audit"] = audit = target_audit(args.data_dir, args.context)

@@ -75,8 +75,9 @@ def finetune_config(args: argparse.Namespace, lp: bool) -> ClassificationConfig:
 
 def section_finetune(args: argparse.Namespace) -> None:
     """Random probe vs scratch fine-tune (plain, LP-FT) vs MiniRocket on the development sets."""
-    names = args.datasets.split(",") if args.datasets else ucr_names(args.data_dir,
-                                                                     args.max_datasets)
+    names = (
+        args.datasets.split(",") if args.datasets else ucr_names(args.data_dir, args.max_datasets)
+    )
     enc_cfg = ENCODERS[args.encoder]
     plain, lpft = finetune_config(args, False), finetune_config(args, True)
     print(f"\n## Fine-tune vs probe ({args.encoder} encoder: d_model {enc_cfg.d_model}, depth "
@@ -84,8 +85,10 @@ def section_finetune(args: argparse.Namespace) -> None:
           f" budget {lpft.steps} steps, warm-up {lpft.warmup}, eval every {lpft.eval_every}, "
           f"patience {lpft.patience}, batch {lpft.batch_size}, lr {lpft.lr}, folds <= "
           f"{lpft.folds})\n")  # fmt: skip
-    print("| dataset | random probe | scratch FT | scratch LP-FT | MiniRocket | best step FT / "
-          "LP-FT | converged | seconds |")
+    print(
+        "| dataset | random probe | scratch FT | scratch LP-FT | MiniRocket | best step FT / "
+        "LP-FT | converged | seconds |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     table = []
     for name in names:
@@ -125,10 +128,14 @@ def section_origin(args: argparse.Namespace) -> None:
         return
     from pretraining_origin import mae_synthetic_vs_real, print_comparison
 
-    names = args.datasets.split(",") if args.datasets else ucr_names(args.data_dir,
-                                                                      args.max_datasets)
-    print(f"\n## MAE: synthetic vs real pretraining ({args.encoder} encoder, "
-          f"{args.origin_steps} steps x {args.origin_batch}, context 336)\n", flush=True)
+    names = (
+        args.datasets.split(",") if args.datasets else ucr_names(args.data_dir, args.max_datasets)
+    )
+    print(
+        f"\n## MAE: synthetic vs real pretraining ({args.encoder} encoder, "
+        f"{args.origin_steps} steps x {args.origin_batch}, context 336)\n",
+        flush=True,
+    )
     result = mae_synthetic_vs_real(args.data_dir, args.origin_steps, args.origin_batch,
                                    encoder=ENCODERS[args.encoder], datasets=names,
                                    seed=args.seed)  # fmt: skip

@@ -69,5 +69,5 @@ def test_the_rule_catches_an_upward_import(tmp_path: Path) -> None:
     """The checker itself can fail: an objective importing the trainer is flagged."""
     fake = tmp_path / "x.py"
     fake.write_text("from tsdividend.train.trainer import train\n")
-    (line, module), = _imports(fake)
+    ((line, module),) = _imports(fake)
     assert line == 1 and _layer(module.split(".")[1]) > _layer("objectives")

@@ -155,7 +155,9 @@ def test_loss_curves_and_corpus_from_the_encoders_folder(tmp_path: Path) -> None
         meta = {"objective": obj, "corpus": {"source": "real", "datasets": ["ucr/GunPoint"],
                                              "filtered": {"constant": 1}}}  # fmt: skip
         (folder / "encoder.json").write_text(json.dumps(meta))
-        rows += [_row(f"{obj}-{key}", "pretrained", "a", 0, 0.7), ]
+        rows += [
+            _row(f"{obj}-{key}", "pretrained", "a", 0, 0.7),
+        ]
     rows.append(_row("random", "random", "a", 0, 0.6))
     _store(tmp_path, rows)
     files = build_report(tmp_path, n_boot=100)
@@ -185,19 +187,23 @@ def _origin_study(tmp_path: Path, real: dict[str, float], syn: dict[str, float],
     """A study with NTP pretrained on real and synthetic data over 6 datasets; returns the
     origin-check section of its report."""
     rows = []
-    for key, data, scores, losses in (("r1", "real", real, real_losses),
-                                      ("s1", "synthetic", syn, [2.0 / s for s in range(1, 40)])):
+    for key, data, scores, losses in (
+        ("r1", "real", real, real_losses),
+        ("s1", "synthetic", syn, [2.0 / s for s in range(1, 40)]),
+    ):
         folder = tmp_path / "encoders" / key
         folder.mkdir(parents=True)
-        (folder / "metrics.jsonl").write_text("".join(
-            json.dumps({"step": i, "loss": v}) + "\n" for i, v in enumerate(losses)))
+        (folder / "metrics.jsonl").write_text(
+            "".join(json.dumps({"step": i, "loss": v}) + "\n" for i, v in enumerate(losses))
+        )
         (folder / "encoder.json").write_text(json.dumps({"objective": "ntp"}))
         rows += [_row(f"ntp-{key}", "pretrained", ds, 0, v, pretrain_data=data)
                  for ds, v in scores.items()]  # fmt: skip
     rows += [_row("random", "random", ds, 0, 0.8) for ds in real]
     _store(tmp_path, rows)
-    return _section(build_report(tmp_path, n_boot=100)["markdown"].read_text(),
-                    "Pretraining origin check")
+    return _section(
+        build_report(tmp_path, n_boot=100)["markdown"].read_text(), "Pretraining origin check"
+    )
 
 
 def test_origin_check_reads_a_real_data_deficit_shared_by_the_synthetic_twin(

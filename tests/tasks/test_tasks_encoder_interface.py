@@ -76,9 +76,16 @@ def _run_folder(tmp_path: Path) -> Path:
     enc = Encoder(TINY, generator=torch.Generator().manual_seed(5))
     save_file({k: v.contiguous() for k, v in enc.state_dict().items()},
               str(tmp_path / "encoder.safetensors"))  # fmt: skip
-    meta = {"encoder_config": to_dict(TINY), "objective": "ntp", "config_hash": "h123",
-            "train_config": {"steps": 20, "batch_size": 8,
-                             "data": {"source": "synthetic", "synth_corpus_size": 64}}}
+    meta = {
+        "encoder_config": to_dict(TINY),
+        "objective": "ntp",
+        "config_hash": "h123",
+        "train_config": {
+            "steps": 20,
+            "batch_size": 8,
+            "data": {"source": "synthetic", "synth_corpus_size": 64},
+        },
+    }
     (tmp_path / ENCODER_META).write_text(json.dumps(meta))
     return tmp_path
 
@@ -99,10 +106,16 @@ def test_run_folder_meta_is_read_once_and_weights_load_straight(tmp_path: Path) 
 def test_row_fields_carry_identity_and_pretraining_columns(tmp_path: Path) -> None:
     eut = EncoderUnderTest.from_arg(str(_run_folder(tmp_path)), encoder_id="ntp-h123")
     fields = eut.row_fields()
-    assert (fields["encoder_id"], fields["init"], fields["config_hash"]) == ("ntp-h123",
-                                                                             "pretrained", "h123")
+    assert (fields["encoder_id"], fields["init"], fields["config_hash"]) == (
+        "ntp-h123",
+        "pretrained",
+        "h123",
+    )
     assert (fields["pretrain_size"], fields["pretrain_steps"], fields["pretrain_samples"]) == (
-        64, 20, 160)
+        64,
+        20,
+        160,
+    )
     rand = EncoderUnderTest("random", TINY).row_fields()
     assert rand["encoder_id"] == "random" and rand["pretrain_steps"] is None
     assert rand["pretrain_size"] is None and rand["pretrain_samples"] is None

@@ -155,8 +155,9 @@ def test_lp_ft_validation_curve_starts_at_the_probe() -> None:
     splits, _ = cv_folds(train.y, CLS.folds, CLS.repeats, CLS.val_fraction, 0)
     accs = []
     for fit, val in splits:
-        probe = make_pipeline(StandardScaler(), LogisticRegression(C=summary["lp_C"],
-                                                                   max_iter=CLS.max_iter))
+        probe = make_pipeline(
+            StandardScaler(), LogisticRegression(C=summary["lp_C"], max_iter=CLS.max_iter)
+        )
         probe.fit(Z[fit], train.y[fit])
         accs.append(np.mean(probe.predict(Z[val]) == train.y[val]))
     assert summary["val_curve"][0] == [0, pytest.approx(np.mean(accs))]
@@ -177,8 +178,9 @@ def test_lp_with_zero_steps_is_the_probe() -> None:
         Z = ref.features(torch.from_numpy(ds.X[:, None]), torch.from_numpy(ds.mask[:, None]))
     Z = Z.double().numpy()
     tr, te = ds.splits["train"], ds.splits["test"]
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=rows[0].extra["lp_C"],
-                                                               max_iter=CLS.max_iter))
+    probe = make_pipeline(
+        StandardScaler(), LogisticRegression(C=rows[0].extra["lp_C"], max_iter=CLS.max_iter)
+    )
     expected = np.mean(probe.fit(Z[tr], ds.y[tr]).predict(Z[te]) == ds.y[te])
     assert rows[0].value == pytest.approx(expected)
 
@@ -218,7 +220,7 @@ def test_every_finetune_task_returns_the_contract_fields() -> None:
         assert row.regime == "finetune" and row.extra["budget_steps"] == CLS.steps
         assert row.extra["converged"] is (row.extra["best_step"] < CLS.steps)
     t = np.arange(600)
-    series = (np.sin(2 * np.pi * t / 24) + 0.1 * np.random.default_rng(0).normal(size=600))
+    series = np.sin(2 * np.pi * t / 24) + 0.1 * np.random.default_rng(0).normal(size=600)
     fds = Dataset("synthetic/sine", "forecasting", series[None, None].astype(np.float32),
                   np.ones((1, 1, 600), bool), None, (),
                   time_splits={"train": (0, 400), "val": (400, 500),

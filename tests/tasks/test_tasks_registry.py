@@ -56,8 +56,12 @@ def test_string_evaluators_resolve_to_the_protocol_functions() -> None:
 
     got = {n: TASKS.get(n).evaluator() for n in ("classification", "anomaly", "forecasting",
                                                  "clustering")}  # fmt: skip
-    assert got == {"classification": evaluate_classification, "anomaly": evaluate_anomaly,
-                   "forecasting": evaluate_forecasting, "clustering": evaluate_clustering}
+    assert got == {
+        "classification": evaluate_classification,
+        "anomaly": evaluate_anomaly,
+        "forecasting": evaluate_forecasting,
+        "clustering": evaluate_clustering,
+    }
 
 
 def test_headline_candidates_then_the_smallest_numbered_fallback() -> None:
@@ -77,10 +81,12 @@ def test_toy_task_record_works_like_a_builtin() -> None:
     assert spec is TOY and spec.evaluator() is toy_evaluate
     cfg = spec.make_config("probe", {"scale": 0.5})
     ds = Dataset("toy/one", "classification", *_tiny_arrays())
-    rows = spec.evaluator()(EncoderUnderTest("random", EncoderConfig(d_model=8, depth=1,
-                                                                     n_heads=2)), ds, cfg, 3)
+    rows = spec.evaluator()(
+        EncoderUnderTest("random", EncoderConfig(d_model=8, depth=1, n_heads=2)), ds, cfg, 3
+    )
     assert [(r.task, r.regime, r.seed, r.value, r.init) for r in rows] == [
-        ("toy", "probe", 3, 0.5, "random")]
+        ("toy", "probe", 3, 0.5, "random")
+    ]
     assert spec.baseline("probe") == BASELINE_OF["probe"] == "random"
     with pytest.raises(ValueError, match="no regime 'finetune'"):
         spec.baseline("finetune")

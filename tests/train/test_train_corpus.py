@@ -87,7 +87,7 @@ def test_rolling_flags_equal_a_per_window_loop():
     pad_x = np.pad(x, ((0, 0), (0, L)))
     pad_m = np.pad(m, ((0, 0), (0, L)))
     span = np.full(6, length)
-    flags = window_flags(pad_x[:, : length], pad_m[:, : length], span, L, rule)
+    flags = window_flags(pad_x[:, :length], pad_m[:, :length], span, L, rule)
     for r in range(6):
         assert flags[r].tolist() == _brute_flags(x[r], m[r], length, rule), r
     assert set(np.unique(flags)) == {0, 1, 2, 3}  # every rule fires somewhere
@@ -128,8 +128,9 @@ def test_describe_corpus_lists_datasets_rules_and_counts(monkeypatch):
     assert (c["constant"], c["flat"], c["mostly_missing"]) == (N_STARTS + 9, N_STARTS - 9, 0)
     assert c["kept"] == 3 * N_STARTS
     fam = real["families"]
-    assert fam["anomaly/msl"]["kept"] == N_STARTS and fam["ucr"]["share"] == pytest.approx(2 / 3,
-                                                                                         abs=1e-3)
+    assert fam["anomaly/msl"]["kept"] == N_STARTS and fam["ucr"]["share"] == pytest.approx(
+        2 / 3, abs=1e-3
+    )
     assert [p["name"] for p in real["per_dataset"]] == real["datasets"]
     off = describe_corpus(DataConfig(source="real", context=L, filter_windows=False))
     assert off["real"]["filters"] == {} and off["real"]["counts"]["kept"] == 5 * N_STARTS
@@ -138,7 +139,8 @@ def test_describe_corpus_lists_datasets_rules_and_counts(monkeypatch):
         "synthetic": {"generator": "kernelsynth", "series": "a fresh series for every sample",
                       "share": 1.0}}  # fmt: skip
     assert family("anomaly/nab/realTweets/x") == "anomaly/nab" and family("forecast/ILI") == (
-        "forecast")
+        "forecast"
+    )
 
 
 def test_run_meta_holds_the_corpus(tmp_path, monkeypatch):

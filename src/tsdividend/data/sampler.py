@@ -218,8 +218,10 @@ class WindowSampler:
             x, m = self._X[d], self._mask[d]
             if not self.channel_independent:  # any channel: the same test per channel, OR-ed
                 flags = np.stack(
-                    [self._flags(x[n_idx, c], m[n_idx, c], span, width, rule)
-                     for c in range(x.shape[1])]  # fmt: skip
+                    [
+                        self._flags(x[n_idx, c], m[n_idx, c], span, width, rule)
+                        for c in range(x.shape[1])
+                    ]  # fmt: skip
                 ).min(0)
             else:
                 flags = self._flags(x[n_idx, c_idx], m[n_idx, c_idx], span, width, rule)

@@ -155,8 +155,10 @@ def reading(c: OriginCheck, health: LossHealth | None, twin_health: LossHealth |
         return (head + f"; its loss fell ({health.text()}) and {twin}: the objective is below "
                 f"the baseline on either corpus at this budget, so the deficit is not the real "
                 f"corpus's alone; {tested}.")  # fmt: skip
-    return (head + f"; its loss fell ({health.text()}) but {twin}: the deficit comes with the "
-            f"{c.origin} corpus (its composition: Pretraining corpus below); {tested}.")
+    return (
+        head + f"; its loss fell ({health.text()}) but {twin}: the deficit comes with the "
+        f"{c.origin} corpus (its composition: Pretraining corpus below); {tested}."
+    )
 
 
 def section(checks: list[OriginCheck], labels: Mapping[str, str],
@@ -182,9 +184,23 @@ def section(checks: list[OriginCheck], labels: Mapping[str, str],
     blocks.append(Table(["encoder", "task", "regime", "dividend", "synthetic twin's dividend",
                          "real - synthetic", "W/T/L vs twin", "Wilcoxon p", "Holm p",
                          "loss", "twin's loss"], rows))  # fmt: skip
-    notes = [t for c in checks if (t := reading(c, health.get(c.encoder_id),
-                                                health.get(c.twin_id),
-                                                labels.get(c.encoder_id, c.encoder_id)))]
-    blocks.append(Para(" ".join(notes) if notes else
-                       "No non-synthetic encoder is below its baseline on a headline metric."))
+    notes = [
+        t
+        for c in checks
+        if (
+            t := reading(
+                c,
+                health.get(c.encoder_id),
+                health.get(c.twin_id),
+                labels.get(c.encoder_id, c.encoder_id),
+            )
+        )
+    ]
+    blocks.append(
+        Para(
+            " ".join(notes)
+            if notes
+            else "No non-synthetic encoder is below its baseline on a headline metric."
+        )
+    )
     return blocks

@@ -109,9 +109,13 @@ def convergence(an: Analysis) -> list[Convergence]:
         key = (r.task, method_name(r, an, multi), r.init)
         cells[key][(r.dataset, r.seed)] = r.extra
     out = []
-    for (task, method, init), by_cell in sorted(cells.items(),
-                                                key=lambda kv: (task_sort_key(kv[0][0]), kv[0])):
-        bad = [(ds, seed, ex.get("best_step"), ex.get("budget_steps"))
-               for (ds, seed), ex in sorted(by_cell.items()) if ex.get("converged") is False]
+    for (task, method, init), by_cell in sorted(
+        cells.items(), key=lambda kv: (task_sort_key(kv[0][0]), kv[0])
+    ):
+        bad = [
+            (ds, seed, ex.get("best_step"), ex.get("budget_steps"))
+            for (ds, seed), ex in sorted(by_cell.items())
+            if ex.get("converged") is False
+        ]
         out.append(Convergence(task, method, init, len(by_cell), bad))
     return out

@@ -55,8 +55,11 @@ def classical_matrix(an: Analysis, task: str) -> tuple[list[str], list[list[str]
     for (name, init, t, ds, reg, m), (mean, _) in scores.items():
         if t == task and init != "classical" and _base(m) == base:
             per_enc[(name, init, reg, m)][ds] = mean
-    ref_names = sorted(n for n, cells in refs.items()
-                       if any(matches(m, em) for (_, m) in cells for (_, _, _, em) in per_enc))
+    ref_names = sorted(
+        n
+        for n, cells in refs.items()
+        if any(matches(m, em) for (_, m) in cells for (_, _, _, em) in per_enc)
+    )
     if not ref_names:
         return None
     header = ["encoder", "init", "regime", "metric", *[f"{r} vs encoder (n)" for r in ref_names]]
@@ -121,15 +124,25 @@ def per_dataset_rows(an: Analysis) -> tuple[list[str], list[list[object]]]:
         ps = groups[key]
         rel = [p.relative for p in ps]
         div = [p.dividend for p in ps if not math.isnan(p.dividend)]
-        row: list[object] = [regime, task, metric, ds, an.labels[enc], len(ps),
-                             float(np.mean([p.score for p in ps])),
-                             BASELINE_OF.get(regime, "?"),
-                             float(np.mean([p.baseline for p in ps])),
-                             float(np.mean(div)) if div else math.nan,
-                             math.nan if any(math.isnan(x) for x in rel) else float(np.mean(rel))]
+        row: list[object] = [
+            regime,
+            task,
+            metric,
+            ds,
+            an.labels[enc],
+            len(ps),
+            float(np.mean([p.score for p in ps])),
+            BASELINE_OF.get(regime, "?"),
+            float(np.mean([p.baseline for p in ps])),
+            float(np.mean(div)) if div else math.nan,
+            math.nan if any(math.isnan(x) for x in rel) else float(np.mean(rel)),
+        ]
         for c in classical:
-            vals = [v for (n, init, t, d, _, m), (v, _) in scores.items()
-                    if (n, init, t, d) == (c, "classical", task, ds) and matches(m, metric)]
+            vals = [
+                v
+                for (n, init, t, d, _, m), (v, _) in scores.items()
+                if (n, init, t, d) == (c, "classical", task, ds) and matches(m, metric)
+            ]
             row.append(vals[0] if vals else "")
         body.append(row)
     return PER_DATASET_HEADER + classical, body

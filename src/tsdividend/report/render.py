@@ -118,9 +118,13 @@ def _findings(an: Analysis) -> list[Block]:
             where = f"{t} ({an.headline[t]}), {regime}"
             sig = [(e, s) for e, s in found if s.wilcoxon_holm < ALPHA]
             for e, s in sig:
-                blocks.append(Para(f"{where}: {an.labels[e]} differs from the {base} baseline "
-                                   f"(mean {fmt_div(s.mean, s.higher_is_better)}, W/T/L "
-                                   f"{fmt_wtl(s)}, Holm-adjusted p={fmt_p(s.wilcoxon_holm)})."))
+                blocks.append(
+                    Para(
+                        f"{where}: {an.labels[e]} differs from the {base} baseline "
+                        f"(mean {fmt_div(s.mean, s.higher_is_better)}, W/T/L "
+                        f"{fmt_wtl(s)}, Holm-adjusted p={fmt_p(s.wilcoxon_holm)})."
+                    )
+                )
             rest = len(found) - len(sig)
             if rest:
                 untested = sum(math.isnan(s.wilcoxon_p) for _, s in found)
@@ -140,15 +144,21 @@ def _findings(an: Analysis) -> list[Block]:
                     "dataset(s); it needs >= 3 methods and >= 2 datasets); no ordering is "
                     "claimed.")  # fmt: skip
         elif f.pvalue >= ALPHA:
-            text = (f"{where}: the Friedman test does not reject equal ranks (p={f.pvalue:.3g}, "
-                    f"{res.n_datasets} datasets); no ordering of the methods is supported.")
+            text = (
+                f"{where}: the Friedman test does not reject equal ranks (p={f.pvalue:.3g}, "
+                f"{res.n_datasets} datasets); no ordering of the methods is supported."
+            )
         elif math.isnan(res.cd):
-            text = (f"{where}: the Friedman test rejects equal ranks (p={f.pvalue:.3g}) but no "
-                    f"pairwise ordering is claimed ({res.why}).")
+            text = (
+                f"{where}: the Friedman test rejects equal ranks (p={f.pvalue:.3g}) but no "
+                f"pairwise ordering is claimed ({res.why})."
+            )
         else:
-            text = (f"{where}: the Friedman test rejects equal ranks (p={f.pvalue:.3g}); pairs "
-                    f"whose average ranks differ by more than the Nemenyi CD {res.cd:.2f} "
-                    "differ (see Ranks).")
+            text = (
+                f"{where}: the Friedman test rejects equal ranks (p={f.pvalue:.3g}); pairs "
+                f"whose average ranks differ by more than the Nemenyi CD {res.cd:.2f} "
+                "differ (see Ranks)."
+            )
         blocks.append(Para(text))
     return blocks
 
@@ -158,9 +168,13 @@ def _tables(an: Analysis, table_dir: Path, files: dict[str, Path]) -> list[Block
     blocks: list[Block] = [Heading(2, "Per-dataset headline values")]
     header, rows = per_dataset_rows(an)
     files["csv_per_dataset"] = write_csv(table_dir / "per_dataset.csv", header, rows)
-    blocks.append(Para("Headline metric per dataset: encoder and baseline means over seeds, the "
-                       "dividend (difference for scores, relative error reduction for errors), "
-                       "the relative gain and every classical reference on the same dataset."))
+    blocks.append(
+        Para(
+            "Headline metric per dataset: encoder and baseline means over seeds, the "
+            "dividend (difference for scores, relative error reduction for errors), "
+            "the relative gain and every classical reference on the same dataset."
+        )
+    )
     blocks += _table_or_link(header, rows, files["csv_per_dataset"], "dividends")
     files["csv_classical"] = write_csv(table_dir / "classical.csv", CLASSICAL_CSV_HEADER,
                                        classical_rows(an))  # fmt: skip

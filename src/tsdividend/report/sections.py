@@ -111,8 +111,15 @@ def headlines(an: Analysis) -> list[Block]:
             if regime == "finetune":
                 base = [c for c in conv.values() if c.task == t and c.init != "pretrained"]
                 if base:
-                    blocks.append(Para("Baseline fine-tunes not converged: " + ", ".join(
-                        f"{c.method} {len(c.not_converged)} of {c.flagged}" for c in base) + "."))
+                    blocks.append(
+                        Para(
+                            "Baseline fine-tunes not converged: "
+                            + ", ".join(
+                                f"{c.method} {len(c.not_converged)} of {c.flagged}" for c in base
+                            )
+                            + "."
+                        )
+                    )
     return blocks
 
 
@@ -200,11 +207,14 @@ def curves(an: Analysis, field: str, plot_dir: Path, files: dict[str, Path]) -> 
                 x = getattr(an.infos[e], field)
                 if x is not None and (s := an.head(e, t, regime)):
                     lines.setdefault(encoder_label(an.infos[e], others), []).append(
-                        (x, _scale(s.mean), _scale(s.ci_low), _scale(s.ci_high)))
+                        (x, _scale(s.mean), _scale(s.ci_low), _scale(s.ci_high))
+                    )
             if lines:
                 yl = "dividend (points)" if task_hib(an, t) else "dividend (% error reduction)"
-                panels[f"{t} ({an.headline[t]})"] = (yl, {k: sorted(v, key=lambda p: p[0])
-                                                          for k, v in sorted(lines.items())})
+                panels[f"{t} ({an.headline[t]})"] = (
+                    yl,
+                    {k: sorted(v, key=lambda p: p[0]) for k, v in sorted(lines.items())},
+                )
         if not panels:
             continue
         path = plots.curves(panels, xlabel, f"{title}, {regime_title(regime)}",
@@ -288,6 +298,8 @@ def pretraining(an: Analysis, out_dir: Path, plot_dir: Path, files: dict[str, Pa
     if corp:
         blocks.append(Heading(2, "Pretraining corpus"))
         for labels, corpus in corp:
-            blocks += [Para("Encoders: " + ", ".join(labels)),
-                       Code(json.dumps(corpus, indent=2, default=str))]
+            blocks += [
+                Para("Encoders: " + ", ".join(labels)),
+                Code(json.dumps(corpus, indent=2, default=str)),
+            ]
     return blocks

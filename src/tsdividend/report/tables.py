@@ -156,7 +156,7 @@ def analyze(
         adj = holm([summaries[k].wilcoxon_p for k in keys] + [c.p for c in origin])
         summaries = {k: replace(summaries[k], wilcoxon_holm=a)
                      for k, a in zip(keys, adj, strict=False)}  # fmt: skip
-        origin = with_holm(origin, adj[len(keys):])
+        origin = with_holm(origin, adj[len(keys) :])
     fields = varying_fields(infos)
     labels = {e: encoder_label(i, fields) for e, i in infos.items()}
     counts: dict[str, int] = defaultdict(int)
@@ -193,8 +193,10 @@ def fmt_interval(s: DividendSummary) -> str:
     """``[+1.0, +5.2]`` (datasets), ``[+1.0, +5.2] seeds only``, or the per-dataset values when
     there is no interval (``no interval; a: +3.0, b: -1.0``)."""
     if s.interval != "none":
-        ci = f"[{fmt_div(s.ci_low, s.higher_is_better, False)}, " \
-             f"{fmt_div(s.ci_high, s.higher_is_better, False)}]"
+        ci = (
+            f"[{fmt_div(s.ci_low, s.higher_is_better, False)}, "
+            f"{fmt_div(s.ci_high, s.higher_is_better, False)}]"
+        )
         return ci + (" seeds only" if s.interval == "seeds only" else "")
     vals = ", ".join(f"{ds}: {fmt_div(v, s.higher_is_better, False)}"
                      for ds, v in s.per_dataset.items())  # fmt: skip

@@ -125,8 +125,15 @@ def expand_grid(
             for seed in spec.seeds:
                 cell = {"study": spec.name, "encoder_id": name, "task": task, "dataset": ds,
                         "regime": "classical", "seed": seed}  # fmt: skip
-                evals.append(EvalJob(cell, "classical", baseline=name, data_dir=data_dir,
-                                     eval_config=spec.eval_config(task, "probe")))
+                evals.append(
+                    EvalJob(
+                        cell,
+                        "classical",
+                        baseline=name,
+                        data_dir=data_dir,
+                        eval_config=spec.eval_config(task, "probe"),
+                    )
+                )
     return list(pretrain.values()), evals
 
 
@@ -170,8 +177,13 @@ def run_job(job: PretrainJob | EvalJob) -> Any:
     dataset = _dataset(cell["dataset"], job.data_dir)
     if job.init == "classical":
         assert job.baseline is not None
-        rows = run_baseline(job.baseline, cell["task"], dataset, cell["seed"],
-                            **shared_metric_options(job.baseline, job.eval_config))
+        rows = run_baseline(
+            job.baseline,
+            cell["task"],
+            dataset,
+            cell["seed"],
+            **shared_metric_options(job.baseline, job.eval_config),
+        )
     else:
         eid = cell["encoder_id"]
         if job.init == "pretrained":

@@ -252,8 +252,10 @@ class StudySpec:
         }  # fmt: skip
         try:
             cfg = override(TrainConfig(), {**STUDY_TRAIN_DEFAULTS, **flat, **cell})
-            derived: dict[str, Any] = {"checkpoint_every": min(cfg.checkpoint_every, cfg.steps),
-                                       "log_every": max(1, min(cfg.log_every, cfg.steps))}
+            derived: dict[str, Any] = {
+                "checkpoint_every": min(cfg.checkpoint_every, cfg.steps),
+                "log_every": max(1, min(cfg.log_every, cfg.steps)),
+            }
             if "encoder.max_len" not in flat:  # patches + CLS
                 e = cfg.encoder
                 n_tokens = -(-max(cfg.data.context - e.patch_len, 0) // e.stride) + 2
@@ -303,8 +305,7 @@ def resolve_datasets(spec: StudySpec, data_dir: str | Path | None) -> dict[str, 
                 hits = sorted(
                     r["name"]
                     for r in listing
-                    if r["task"] == TASKS.get(task).data_task
-                    and fnmatchcase(r["name"], entry)
+                    if r["task"] == TASKS.get(task).data_task and fnmatchcase(r["name"], entry)
                 )
                 if not hits:
                     raise ConfigError(

@@ -159,8 +159,9 @@ class EncoderUnderTest:
             "tokenizer": self.config.tokenizer,
             "depth": self.config.depth,
             "pretrain_data": train_cfg.get("data", {}).get("source"),
-            "pretrain_size": (train_cfg.get("data", {}).get("synth_corpus_size") or None
-                              if pretrained else None),  # 0 = the unbounded stream
+            "pretrain_size": (
+                train_cfg.get("data", {}).get("synth_corpus_size") or None if pretrained else None
+            ),  # 0 = the unbounded stream
             "pretrain_steps": steps,
             "pretrain_samples": steps * batch if steps is not None and batch is not None else None,
             "config_hash": meta.get("config_hash") or config_hash(self.config),

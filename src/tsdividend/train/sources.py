@@ -105,9 +105,7 @@ def family(name: str) -> str:
     return "/".join(parts[:2]) if parts[0] == "anomaly" and len(parts) > 2 else parts[0]
 
 
-def describe_corpus(
-    config: DataConfig, sampler: WindowSampler | None = None
-) -> dict[str, Any]:
+def describe_corpus(config: DataConfig, sampler: WindowSampler | None = None) -> dict[str, Any]:
     """What a pretraining run trains on, as a JSON-able dict (the run meta's ``"corpus"``).
 
     Args:

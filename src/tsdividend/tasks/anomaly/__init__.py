@@ -55,6 +55,7 @@ and the two scorers, ``finetune`` the end-to-end fine-tune, ``protocol`` :func:`
 the metrics and :func:`evaluate_anomaly`. The names below are importable from this package; the
 torch-using ones are imported on first use (PEP 562), so reading the config imports no torch.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -84,8 +84,13 @@ class AnomalyConfig:
             check_int(name, getattr(self, name), 1)
         for name in ("decoder_batch_size", "embed_batch_size"):
             check_int(name, getattr(self, name), 1)
-        StepBudget(self.finetune_steps, self.finetune_warmup, self.finetune_eval_every,
-                   self.finetune_patience, self.finetune_grad_clip)
+        StepBudget(
+            self.finetune_steps,
+            self.finetune_warmup,
+            self.finetune_eval_every,
+            self.finetune_patience,
+            self.finetune_grad_clip,
+        )
         object.__setattr__(self, "finetune_batch_sizes", tuple(self.finetune_batch_sizes))
         if not self.finetune_batch_sizes:
             raise ConfigError("finetune_batch_sizes must list at least one batch size")

@@ -19,6 +19,7 @@ end-to-end fine-tune (:class:`ForecastModel`); ``protocol`` :func:`evaluate_fore
 public name is importable from this package; the torch-using ones are imported on first use
 (PEP 562), so reading the config imports no torch.
 """
+
 from __future__ import annotations
 
 from typing import Any

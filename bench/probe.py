@@ -41,7 +41,7 @@ def classification_names(data_dir: str) -> list[str]:
 def bench_size(size: str, names: list[str], args: argparse.Namespace) -> None:
     encoder = EncoderUnderTest("random", SIZES[size])
     cfg = ClassificationConfig(shots=(1, 5, 10) if args.few_shot else (), draws=args.draws)
-    print(f"\n== {size} encoder ({sum(p.numel() for p in encoder.encoder(0).parameters()):,} "
+    print(f"\n== {size} encoder ({sum(p.numel() for p in encoder.build(0).parameters()):,} "
           f"parameters), device {args.device} ==")  # fmt: skip
     print(f"{'dataset':28s} {'N':>6s} {'C':>3s} {'T':>5s} {'embed s':>8s} {'probe s':>8s} "
           f"{'few-shot s':>10s} {'probe/embed':>11s} {'acc':>6s}")  # fmt: skip

@@ -36,7 +36,7 @@ from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from tsdividend.data import load_dataset
 from tsdividend.encoder import EncoderConfig
 from tsdividend.tasks.base import EncoderUnderTest, stratified_split
-from tsdividend.tasks.probe_fit import C_GRID, _quiet_fit, fit_probe, make_classifier
+from tsdividend.tasks.probe_fit import C_GRID, fit_probe, make_classifier, quiet_fit
 
 QUICK = EncoderConfig(patch_len=16, stride=16, d_model=64, depth=2, n_heads=4)
 
@@ -50,7 +50,7 @@ def old_probe(
     fold[val_idx] = 0
     search = GridSearchCV(make_classifier("logistic", 1.0), {"clf__C": list(C_GRID)},
                           scoring="accuracy", cv=PredefinedSplit(fold), refit=True)  # fmt: skip
-    _quiet_fit(search, Z, y)
+    quiet_fit(search, Z, y)
     return search.predict(Z_test), float(search.best_params_["clf__C"])
 
 

@@ -107,12 +107,13 @@ def evaluate(
     from tsdividend.config import override
     from tsdividend.data import load_dataset
     from tsdividend.encoder import EncoderConfig
+    from tsdividend.results.row import BASELINE_OF
     from tsdividend.tasks.base import EncoderUnderTest
     from tsdividend.tasks.registry import TASKS
 
     spec = TASKS.get(task)
     arch = dict(architecture or {})
-    if arch and str(checkpoint) not in ("random", "scratch"):
+    if arch and str(checkpoint) not in BASELINE_OF.values():
         raise ValueError("an architecture describes random/scratch encoders only; a run folder "
                          f"carries its own (got {sorted(arch)} with {checkpoint})")  # fmt: skip
     enc = EncoderUnderTest.from_arg(str(checkpoint), override(EncoderConfig(), arch))

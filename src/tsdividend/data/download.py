@@ -39,7 +39,7 @@ def sha256_of(path: Path) -> str:
 
 def fetch(
     name: str,
-    cache_dir: str | Path | None = None,
+    data_dir: str | Path | None = None,
     *,
     base_url: str | None = None,
     progress: bool = True,
@@ -48,9 +48,9 @@ def fetch(
 
     Args:
         name: dataset name, e.g. ``"forecast/ETTh1"``.
-        cache_dir: data root to fill (default: ``resolve_data_dir()``: ``$TSDIVIDEND_DATA`` or
+        data_dir: data root to fill (default: ``resolve_data_dir()``: ``$TSDIVIDEND_DATA`` or
             the user cache dir). The layout matches the benchmark folder, so ``load_dataset(name,
-            cache_dir)`` reads the result.
+            data_dir)`` reads the result.
         base_url: replaces ``https://raw.githubusercontent.com`` in every URL (mirrors, tests).
         progress: print one line per file to stderr.
 
@@ -63,7 +63,7 @@ def fetch(
             bad download is deleted).
     """
     parse_name(name)  # unknown names fail here with the valid patterns
-    root = resolve_data_dir(cache_dir)
+    root = resolve_data_dir(data_dir)
     files = catalog_files(name)
     if not files:
         family, key = parse_name(name)

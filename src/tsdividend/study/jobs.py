@@ -114,7 +114,7 @@ def expand_grid(
                                        encoder_dir=job.folder, needs=key)  # fmt: skip
     for tok, depth in archs:
         for seed in spec.seeds:
-            for init in ("random", "scratch"):
+            for init in BASELINE_OF.values():
                 eid = init if len(archs) == 1 else f"{init}-{tok}-d{depth}"
                 evals += cells(eid, seed, init=init, encoder_config=spec.encoder_config(tok, depth))
     for name in spec.baselines:

@@ -112,7 +112,7 @@ class EncoderUnderTest:
     ) -> EncoderUnderTest:
         """Parse the CLI's ``--checkpoint DIR|random|scratch`` (``config``: the architecture of
         random/scratch; a run folder's own config is read from its ``encoder.json``, once)."""
-        if arg in ("random", "scratch"):
+        if arg in BASELINE_OF.values():
             return cls(arg, config or EncoderConfig(), encoder_id=encoder_id)
         path = Path(arg)
         if not (path / ENCODER_META).exists():

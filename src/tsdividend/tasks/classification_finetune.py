@@ -124,7 +124,7 @@ def cv_folds(
 def _logistic(Z: np.ndarray, y: np.ndarray, C: float, max_iter: int) -> tuple:
     scaler = StandardScaler().fit(Z)
     clf = LogisticRegression(C=C, solver="lbfgs", max_iter=max_iter)
-    # one BLAS thread and no warning at large C: as the probe (tasks/probe.py, _quiet_fit)
+    # one BLAS thread and no warning at large C: as the probe (tasks/probe.py, quiet_fit)
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(scaler.transform(Z), y)

@@ -112,7 +112,7 @@ def make_classifier(kind: str, C: float, max_iter: int = 2000) -> Pipeline:
     raise ValueError(f"classifier {kind!r} unknown; valid: {list(CLASSIFIERS)}")
 
 
-def _quiet_fit(model: Pipeline | GridSearchCV, Z: np.ndarray, y: np.ndarray) -> None:
+def quiet_fit(model: Pipeline | GridSearchCV, Z: np.ndarray, y: np.ndarray) -> None:
     # One BLAS thread: these fits are small, and multi-threaded BLAS made them ~10x slower on a
     # busy 2-core machine (measured). At C = 1e4 lbfgs may stop at max_iter: the CV score judges
     # that C like any other, so the warning is noise; so is StratifiedKFold's warning about a
@@ -144,7 +144,7 @@ def _cv_select(
     search = GridSearchCV(make_classifier(kind, 1.0, max_iter), {"clf__C": list(grid)},
                           scoring="accuracy", cv=cv, refit=False, n_jobs=1,
                           error_score="raise")  # fmt: skip
-    _quiet_fit(search, Z, y)
+    quiet_fit(search, Z, y)
     means = np.asarray(search.cv_results_["mean_test_score"], np.float64)
     best = int(np.flatnonzero(means == means.max())[0])
     return float(grid[best]), float(means[best])
@@ -205,7 +205,7 @@ def _final(
 ) -> ProbeFit:  # fmt: skip
     """Fit with the chosen C on (Z, y) and predict the test features once."""
     model = make_classifier(kind, C, max_iter)
-    _quiet_fit(model, Z, y)
+    quiet_fit(model, Z, y)
     return ProbeFit(model.predict(Z_test), C, score, folds, repeats, "cv" if folds else "fixed",
                     int(y.size))  # fmt: skip
 

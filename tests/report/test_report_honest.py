@@ -227,3 +227,13 @@ def test_origin_check_names_a_run_that_did_not_train(tmp_path: Path) -> None:
     # a real-data encoder above its baseline gets no reading
     sec2 = _origin_study(tmp_path / "b", dict.fromkeys(names, 0.9), syn, [1.0, 0.5])
     assert "No non-synthetic encoder is below its baseline" in sec2
+
+
+def test_a_rebuild_reports_the_provenance_the_run_recorded(tmp_path: Path) -> None:
+    _store(tmp_path, [_row("random", "random", "a", 0, 0.6)])
+    recorded = {"machine": {"cpu": "Recorded CPU 9000", "torch_threads": 7},
+                "git": {"commit": "abc1234", "dirty": False}}  # fmt: skip
+    (tmp_path / "study.json").write_text(json.dumps({"spec": {}, **recorded}))
+    md = build_report(tmp_path)["markdown"].read_text()
+    prov = _section(md, "Provenance")
+    assert "Recorded CPU 9000" in prov and "abc1234" in prov and "provenance_note" not in md

@@ -233,7 +233,11 @@ def build_report(
     if meta is None:
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     meta = dict(meta)
-    if "machine" not in meta:
+    study = out_dir / "study.json"
+    recorded = json.loads(study.read_text()) if study.is_file() else {}
+    if "machine" not in meta and "machine" in recorded:  # the run's own, written at its start
+        meta.update({k: recorded[k] for k in ("machine", "git") if k in recorded})
+    elif "machine" not in meta:
         meta.update(provenance_info())
         if not fresh:  # a rebuild: the study may have run elsewhere
             meta["provenance_note"] = ("git commit and machine recorded when this report was "

@@ -31,6 +31,7 @@ from tsdividend import __version__
 from tsdividend.atomic import write_json
 from tsdividend.config import to_dict
 from tsdividend.data import resolve_data_dir
+from tsdividend.report.provenance import provenance_info
 from tsdividend.results.store import ResultStore
 from tsdividend.study.executors import EXECUTORS, make_executor
 from tsdividend.study.jobs import EvalJob, PretrainJob, describe_jobs, expand_grid, run_job
@@ -64,8 +65,10 @@ def _write_manifest(spec: StudySpec, out: Path, executor: str, data_dir: str | N
         if diff:
             raise StudyError(f"{out} holds a study whose spec differs in {diff}; rerun with the "
                              "same spec to resume, or choose another output folder")  # fmt: skip
+    # provenance (git commit, CPU/GPU, threads) of the machine that runs the study, recorded now
+    # (the report may be rebuilt elsewhere later)
     write_json(path, {"spec": resolved, "command": sys.argv, "executor": executor,
-                      "data_dir": data_dir, "versions": _versions(),
+                      "data_dir": data_dir, "versions": _versions(), **provenance_info(),
                       **describe_jobs(pretrain, evals)})  # fmt: skip
 
 

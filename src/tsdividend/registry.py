@@ -6,8 +6,9 @@ fails listing every valid name, and ``names()`` in registration order.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -66,3 +67,26 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def lazy_exports(
+    package: str, table: dict[str, str], exported: list[str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Module ``__getattr__`` / ``__dir__`` (PEP 562) that import a name from its submodule on
+    first use, so a package can re-export torch-using functions while its import stays light.
+
+    Args:
+        package: the package's ``__name__``.
+        table: exported name -> submodule of ``package`` that defines it.
+        exported: the package's ``__all__``.
+    """
+
+    def getattr_(name: str) -> Any:
+        if name in table:
+            return getattr(importlib.import_module(f"{package}.{table[name]}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def dir_() -> list[str]:
+        return sorted(exported)
+
+    return getattr_, dir_

@@ -13,24 +13,6 @@ import tsdividend
 from tsdividend.cli import app
 
 runner = CliRunner()
-TINY_STUDY = """
-name = "api"
-objectives = ["mae"]
-tasks = ["classification"]
-depths = [1]
-[datasets]
-classification = ["ucr/GunPoint"]
-[train]
-steps = 3
-batch_size = 8
-data.context = 64
-encoder.d_model = 16
-encoder.n_heads = 2
-device = "cpu"
-[eval.classification]
-shots = []
-c_grid = [1.0]
-"""
 
 
 def test_evaluate_equals_the_command() -> None:
@@ -58,10 +40,9 @@ def test_pretrain_clamps_the_checkpoint_interval(tmp_path: Path) -> None:
 
 
 def test_run_reads_the_data_env_var_like_the_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_study: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfg = tmp_path / "study.toml"
-    cfg.write_text(TINY_STUDY)
+    cfg = tiny_study
     monkeypatch.setenv("TSDIVIDEND_DATA", str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError, match="missing"):
         tsdividend.run(config=cfg, out=tmp_path / "a", progress=False)

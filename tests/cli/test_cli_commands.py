@@ -144,29 +144,8 @@ def test_report_rebuilds_from_the_store(tmp_path):
     assert (tmp_path / "report.html").exists() and "+50.0%" in md
 
 
-TINY_STUDY = """
-name = "cli"
-objectives = ["mae"]
-tasks = ["classification"]
-depths = [1]
-[datasets]
-classification = ["ucr/GunPoint"]
-[train]
-steps = 4
-batch_size = 8
-data.context = 64
-encoder.d_model = 16
-encoder.n_heads = 2
-device = "cpu"
-[eval.classification]
-shots = []
-c_grid = [1.0]
-"""
-
-
-def test_run_prints_the_dividend_table_and_writes_the_report(tmp_path):
-    cfg = tmp_path / "study.toml"
-    cfg.write_text(TINY_STUDY)
+def test_run_prints_the_dividend_table_and_writes_the_report(tmp_path, tiny_study):
+    cfg = tiny_study
     out = tmp_path / "out"
     res = runner.invoke(app, ["run", "--config", str(cfg), "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -195,9 +174,8 @@ def test_run_refuses_bad_arguments(tmp_path, args, words):
         assert w in res.output
 
 
-def test_run_exits_1_and_says_how_many_cells_failed(tmp_path, fail_random_cells):
-    cfg = tmp_path / "study.toml"
-    cfg.write_text(TINY_STUDY)
+def test_run_exits_1_and_says_how_many_cells_failed(tmp_path, tiny_study, fail_random_cells):
+    cfg = tiny_study
     out = tmp_path / "out"
     res = runner.invoke(app, ["run", "--config", str(cfg), "--out", str(out)])
     assert res.exit_code == 1, res.output

@@ -58,8 +58,7 @@ torch-using ones are imported on first use (PEP 562), so reading the config impo
 
 from __future__ import annotations
 
-from typing import Any
-
+from tsdividend.registry import lazy_exports
 from tsdividend.tasks.anomaly.config import OTHER_METRICS, SCORERS, UCR_METRICS, AnomalyConfig
 
 __all__ = [
@@ -86,13 +85,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

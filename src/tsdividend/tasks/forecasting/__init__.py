@@ -22,8 +22,7 @@ public name is importable from this package; the torch-using ones are imported o
 
 from __future__ import annotations
 
-from typing import Any
-
+from tsdividend.registry import lazy_exports
 from tsdividend.tasks.forecasting.config import STANDARD, ForecastingConfig
 
 __all__ = [
@@ -58,13 +57,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

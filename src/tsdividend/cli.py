@@ -96,6 +96,10 @@ def pretrain(
     workers: Annotated[
         int | None, typer.Option(min=0, help="Data worker processes; default 0.")
     ] = None,
+    synth_path: Annotated[
+        Path | None,
+        typer.Option(help="Read synthetic series from a `tsdividend synth` folder."),
+    ] = None,
     checkpoint_every: Annotated[int | None, typer.Option(min=1, help="Steps; default 500.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
     data_dir: DataDirOpt = None,
@@ -114,6 +118,7 @@ def pretrain(
         "data.context": context,
         "data.data_dir": str(data_dir) if data_dir else None,
         "data.workers": workers,
+        "data.synth_path": str(synth_path) if synth_path else None,
         "optim.lr": lr,
         "steps": steps,
         "batch_size": batch_size,
@@ -133,7 +138,8 @@ def pretrain(
     else:
         err.print(
             f"{result.objective}: {result.steps} steps, final loss {result.final_loss:.4f}, "
-            f"{result.samples_per_s:.0f} samples/s -> {result.checkpoint}"
+            f"{result.samples_per_s:.0f} samples/s ({result.precision}, waiting for data "
+            f"{result.data_share:.0%} of the time) -> {result.checkpoint}"
         )
 
 

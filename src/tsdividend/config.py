@@ -152,7 +152,27 @@ def override(cfg: C, assignments: dict[str, Any]) -> C:
     return from_dict(type(cfg), data)
 
 
+# Field metadata of options added after configs were first hashed: at their default they are left
+# out of :func:`config_hash`, so configs that do not use them keep their hash (and their stored
+# results); set, they are hashed like any field.
+HASH_OMIT_DEFAULT = {"hash_omit_default": True}
+
+
+def _hashed(cfg: Any) -> Any:
+    """``to_dict`` of ``cfg`` without the :data:`HASH_OMIT_DEFAULT` fields left at default."""
+    if not (dataclasses.is_dataclass(cfg) and not isinstance(cfg, type)):
+        return to_dict(cfg)
+    out = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.metadata.get("hash_omit_default") and value == f.default:
+            continue
+        out[f.name] = _hashed(value)
+    return out
+
+
 def config_hash(cfg: Any, length: int = 12) -> str:
-    """Stable hex digest of the resolved config (canonical JSON, sorted keys)."""
-    blob = json.dumps(to_dict(cfg), sort_keys=True, separators=(",", ":"), default=str)
+    """Stable hex digest of the resolved config (canonical JSON, sorted keys); fields marked
+    :data:`HASH_OMIT_DEFAULT` count only when set."""
+    blob = json.dumps(_hashed(cfg), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]

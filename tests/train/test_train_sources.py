@@ -30,3 +30,75 @@ def test_corpus_size_is_validated() -> None:
         DataConfig(synth_corpus_size=-1)
     with pytest.raises(ValueError, match="real"):
         DataConfig(source="real", synth_corpus_size=10)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """40 KernelSynth series of 64 steps under seed 3, in shards of 16 (the last one short)."""
+    from tsdividend.synth.shards import write_shards
+
+    out = tmp_path_factory.mktemp("corpus")
+    write_shards("kernelsynth", 40, 64, out, seed=3, shard_size=16, progress=False)
+    return str(out)
+
+
+def _batches(src: PretrainSource, steps: int, size: int) -> list[np.ndarray]:
+    return [src.batch(step, shard, size)[0] for step in range(steps) for shard in range(2)]
+
+
+def test_shards_give_the_batches_of_generation_with_the_same_seed(stored: str) -> None:
+    """Sample i of a stored corpus is sample i of on-the-fly generation under the corpus seed,
+    across shard boundaries and past the end (the corpus repeats like a bounded one)."""
+    on_disk = PretrainSource(DataConfig(context=64, synth_path=stored), seed=99, global_batch=12)
+    generated = PretrainSource(
+        DataConfig(context=64, synth_corpus_size=40), seed=3, global_batch=12
+    )
+    for a, b in zip(_batches(on_disk, 6, 6), _batches(generated, 6, 6), strict=True):
+        np.testing.assert_array_equal(a, b)  # 72 samples: shards 0-2 then a wrap to series 0
+
+
+def test_shards_bounded_by_corpus_size(stored: str) -> None:
+    small = PretrainSource(
+        DataConfig(context=64, synth_path=stored, synth_corpus_size=10), seed=0, global_batch=12
+    )
+    x0, x1 = small.batch(0, 0, 12)[0], small.batch(1, 0, 12)[0]  # samples 0..11, 12..23
+    np.testing.assert_array_equal(x0[10:], x0[:2])
+    np.testing.assert_array_equal(x1[:8], x0[2:10])
+
+
+def test_a_mismatched_corpus_is_refused_before_training(stored: str, tmp_path) -> None:
+    with pytest.raises(ValueError, match="64 steps but data.context is 128"):
+        PretrainSource(DataConfig(context=128, synth_path=stored), seed=0, global_batch=4)
+    with pytest.raises(ValueError, match="'kernelsynth' corpus but data.synth_kind is 'lmc'"):
+        PretrainSource(
+            DataConfig(context=64, synth_path=stored, synth_kind="lmc"), seed=0, global_batch=4
+        )
+    with pytest.raises(ValueError, match="exceeds the 40 samples"):
+        PretrainSource(
+            DataConfig(context=64, synth_path=stored, synth_corpus_size=41), seed=0, global_batch=4
+        )
+    with pytest.raises(FileNotFoundError, match="manifest.json"):
+        PretrainSource(DataConfig(context=64, synth_path=str(tmp_path)), seed=0, global_batch=4)
+    with pytest.raises(ValueError, match="source 'real'"):
+        DataConfig(source="real", synth_path=stored)
+
+
+def test_a_corrupted_shard_is_named(stored: str, tmp_path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(stored, copy)
+    shard = copy / "shard-00001.parquet"
+    shard.write_bytes(shard.read_bytes()[:-8] + b"\0" * 8)
+    src = PretrainSource(DataConfig(context=64, synth_path=str(copy)), seed=0, global_batch=8)
+    src.batch(0, 0, 8)  # shard 0 is intact
+    with pytest.raises(ValueError, match="shard-00001.parquet does not match its sha256"):
+        src.batch(2, 0, 8)
+
+
+def test_the_hash_of_configs_without_a_stored_corpus_is_unchanged(stored: str) -> None:
+    """synth_path joined DataConfig after configs were hashed: unset, it is not hashed."""
+    from tsdividend.config import _hashed, config_hash
+
+    assert "synth_path" not in _hashed(DataConfig())
+    assert config_hash(DataConfig()) != config_hash(DataConfig(synth_path=stored))

@@ -17,7 +17,7 @@ indices (tests/synth/test_synth_corpus.py checks it).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -131,9 +131,28 @@ class SynthCorpus:
         Returns:
             float32 (n, T).
         """
-        out = np.empty((indices.size, self.length), np.float32)
-        per = self.n_channels
-        for row, j in enumerate(indices.tolist()):
-            k, c = divmod(j, per)
-            out[row] = self.series(k, cache)[c]
-        return out
+        return univariate_samples(
+            lambda k: self.series(k, cache), self.n_channels, self.length, indices
+        )
+
+
+def univariate_samples(
+    series: Callable[[int], np.ndarray], n_channels: int, length: int, indices: np.ndarray
+) -> np.ndarray:
+    """Univariate training samples of a corpus of (C, T) series: sample ``j`` is channel
+    ``j mod C`` of series ``j // C`` (the one mapping of generated and stored corpora).
+
+    Args:
+        series: series index -> float32 (C, T) values.
+        n_channels: C.
+        length: T.
+        indices: int sample indices (n,), each >= 0.
+
+    Returns:
+        float32 (n, T).
+    """
+    out = np.empty((indices.size, length), np.float32)
+    for row, j in enumerate(indices.tolist()):
+        k, c = divmod(j, n_channels)
+        out[row] = series(k)[c]
+    return out

@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import json
 import multiprocessing
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,7 +40,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from tsdividend import __version__
 from tsdividend.atomic import atomic_target, write_json
 from tsdividend.config import to_dict
-from tsdividend.synth.corpus import SynthCorpus
+from tsdividend.synth.corpus import SynthCorpus, univariate_samples
 from tsdividend.synth.generate import resolve_config
 from tsdividend.synth.mixup import MixupConfig, resolve_sources
 
@@ -327,3 +328,105 @@ def read_shards(
             x = flat[offsets[r] : offsets[r + 1]].reshape(int(chans[r]), int(lens[r]))
             y = None if labels is None else labels[0][labels[1][r] : labels[1][r + 1]]
             yield SynthRow(int(index[r]), x, y)
+
+
+class ShardCorpus:
+    """Random access by index to a corpus written by :func:`write_shards` (``tsdividend synth``).
+
+    Series ``i`` is row ``i`` of the stored corpus, so its values equal
+    ``SynthCorpus.of(kind, seed, length, options).sample(i).values`` for the manifest's identity:
+    training on the shards and generating on the fly give the same numbers. Shards are loaded
+    whole (sha256 checked against the manifest once, on load) and the ``cache_shards`` most
+    recently used stay in memory; the trainer reads indices in order, so one shard is read per
+    ``shard_size`` series.
+
+    Args:
+        path: shard folder (or its manifest.json); the corpus must be complete.
+        cache_shards: shards kept in memory (>= 1).
+        verify: check each shard's sha256 when it is loaded.
+
+    Raises:
+        FileNotFoundError: no manifest at ``path``.
+        ValueError: an incomplete corpus, a foreign manifest format, or series of differing
+            shapes (each names the folder and what is wrong).
+    """
+
+    def __init__(self, path: str | Path, *, cache_shards: int = 4, verify: bool = True) -> None:
+        self.manifest = read_manifest(path)
+        self.folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        m = self.manifest
+        if m.get("format") != FORMAT:
+            raise ValueError(f"{self.folder}: {MANIFEST} is not a {FORMAT} manifest")
+        if not m.get("complete"):
+            have = sum(e["rows"] for e in m["shards"])
+            raise ValueError(
+                f"{self.folder} is incomplete ({have} of {m['n']} series); rerun `tsdividend "
+                "synth` with the same arguments to finish it"
+            )
+        self.kind: str = m["kind"]
+        self.seed: int = int(m["seed"])
+        self.length: int = int(m["length"])
+        self.n: int = int(m["n"])
+        self.shard_size: int = int(m["shard_size"])
+        self._entries = {int(e["shard"]): e for e in m["shards"]}
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_shards = max(1, int(cache_shards))
+        self._verify = verify
+
+    def __len__(self) -> int:
+        return self.n
+
+    def identity(self) -> dict[str, Any]:
+        """What the corpus is (kind, n, length, seed, options), JSON-able, plus its folder."""
+        keys = ("kind", "n", "length", "seed", "options", "sources_sha256", "package_version")
+        return {"path": str(self.folder), **{k: self.manifest.get(k) for k in keys}}
+
+    def _shard(self, k: int) -> np.ndarray:
+        """Values of shard ``k`` as one float32 array (rows, C, T)."""
+        values = self._cache.get(k)
+        if values is not None:
+            self._cache.move_to_end(k)
+            return values
+        entry = self._entries[k]
+        file = self.folder / entry["file"]
+        if not file.exists():
+            raise FileNotFoundError(f"{file} (listed in {self.folder / MANIFEST}) is missing")
+        if self._verify and _sha256(file) != entry["sha256"]:
+            raise ValueError(f"{file} does not match its sha256 in the manifest; rerun synth")
+        table = pq.read_table(file, columns=["n_channels", "length", "values"])
+        chans, lens = table.column("n_channels").to_numpy(), table.column("length").to_numpy()
+        shapes = set(zip(chans.tolist(), lens.tolist(), strict=True))
+        if len(shapes) > 1 or int(lens[0]) != self.length:
+            raise ValueError(
+                f"{file}: series of differing shapes (channels {sorted(set(chans.tolist()))}, "
+                f"lengths {sorted(set(lens.tolist()))}); pretraining needs one (C, T) shape"
+            )
+        flat = table.column("values").combine_chunks().values.to_numpy()
+        values = flat.reshape(len(chans), int(chans[0]), self.length)
+        values.setflags(write=False)
+        self._cache[k] = values
+        while len(self._cache) > self._cache_shards:
+            self._cache.popitem(last=False)
+        return values
+
+    def series(self, index: int) -> np.ndarray:
+        """Values (C, T) float32 of series ``index`` (read-only)."""
+        if not 0 <= index < self.n:
+            raise IndexError(f"series {index} is outside the corpus at {self.folder} (n={self.n})")
+        k, r = divmod(index, self.shard_size)
+        return self._shard(k)[r]
+
+    @property
+    def n_channels(self) -> int:
+        """Channels C of a series."""
+        return int(self.series(0).shape[0])
+
+    @property
+    def n_samples(self) -> int:
+        """Univariate samples the corpus holds (:meth:`univariate`'s index range): n x C."""
+        return self.n * self.n_channels
+
+    def univariate(self, indices: np.ndarray) -> np.ndarray:
+        """Univariate samples, mapped as :func:`~tsdividend.synth.corpus.univariate_samples`;
+        float32 (n, T)."""
+        return univariate_samples(self.series, self.n_channels, self.length, indices)

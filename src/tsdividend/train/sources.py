@@ -24,10 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from tsdividend.config import HASH_OMIT_DEFAULT
 from tsdividend.data import DataError, Dataset, WindowSampler, list_datasets, load_dataset
 from tsdividend.data.family import family_of
 from tsdividend.data.sampler import RULES, WindowFilter
 from tsdividend.synth.corpus import SeriesCache, SynthCorpus
+from tsdividend.synth.shards import ShardCorpus
 
 SOURCES = ("synthetic", "real", "mix")
 
@@ -49,7 +51,13 @@ class DataConfig:
         synthetic_ratio: fraction of synthetic samples in "mix", in [0, 1].
         synth_corpus_size: distinct synthetic series (sample ``i`` is series ``i mod N``, so
             the corpus repeats every N samples); 0 = a fresh series for every sample (the
-            on-the-fly stream). The data-scale study sweeps it at a fixed number of steps.
+            on-the-fly stream; with ``synth_path``, every stored series). The data-scale study
+            sweeps it at a fixed number of steps.
+        synth_path: a corpus written by ``tsdividend synth`` (its folder): synthetic samples
+            are read from its shards instead of generated; sample ``i`` is stored series ``i``
+            (``i mod n`` past its ``n`` series), so the batches equal on-the-fly generation with
+            the corpus's kind and seed. Its kind must equal ``synth_kind`` and its length
+            ``context``.
         data_dir: data root for real datasets (else $TSDIVIDEND_DATA, else the cache).
         workers: background processes preparing batches (0 = in the training process).
         filter_windows: drop degenerate real windows (the rules of
@@ -65,6 +73,7 @@ class DataConfig:
     data_dir: str | None = None
     workers: int = 0
     filter_windows: bool = True
+    synth_path: str | None = field(default=None, metadata=HASH_OMIT_DEFAULT)
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -79,6 +88,8 @@ class DataConfig:
             raise ValueError(f"synth_corpus_size must be >= 0, got {self.synth_corpus_size}")
         if self.synth_corpus_size and self.source == "real":
             raise ValueError("synth_corpus_size bounds synthetic series; source 'real' has none")
+        if self.synth_path is not None and self.source == "real":
+            raise ValueError("synth_path holds synthetic series; source 'real' has none")
 
 
 def real_corpus(names: Sequence[str], data_dir: str | None) -> list[Dataset]:
@@ -130,6 +141,10 @@ def describe_corpus(config: DataConfig, sampler: WindowSampler | None = None) ->
             "series": config.synth_corpus_size or "a fresh series for every sample",
             "share": 1.0 if config.source == "synthetic" else config.synthetic_ratio,
         }
+        if config.synth_path is not None:
+            stored = ShardCorpus(config.synth_path)
+            out["synthetic"]["stored"] = stored.identity()
+            out["synthetic"]["series"] = config.synth_corpus_size or stored.n_samples
     if config.source == "synthetic":
         return out
     if sampler is None:
@@ -168,6 +183,26 @@ def describe_corpus(config: DataConfig, sampler: WindowSampler | None = None) ->
     return out
 
 
+def check_stored(shards: ShardCorpus, config: DataConfig) -> None:
+    """Raise ValueError naming the folder when a stored corpus cannot serve ``config``."""
+    where = shards.folder
+    if shards.kind != config.synth_kind:
+        raise ValueError(
+            f"{where} holds a {shards.kind!r} corpus but data.synth_kind is "
+            f"{config.synth_kind!r}; set synth_kind = {shards.kind!r}"
+        )
+    if shards.length != config.context:
+        raise ValueError(
+            f"{where} holds series of {shards.length} steps but data.context is "
+            f"{config.context}; write the corpus with --length {config.context}"
+        )
+    if config.synth_corpus_size > shards.n_samples:
+        raise ValueError(
+            f"synth_corpus_size {config.synth_corpus_size} exceeds the {shards.n_samples} "
+            f"samples of {where}"
+        )
+
+
 # Generated synthetic series shared by every PretrainSource of this process: a finite corpus is
 # generated once, and every encoder of a study that trains here (same seed and context) reuses it.
 _SERIES_CACHE = SeriesCache(max_bytes=512 * 2**20)
@@ -188,8 +223,11 @@ class PretrainSource:
     global_batch: int
     _sampler: WindowSampler | None = field(default=None, init=False, repr=False)
     _corpus: SynthCorpus | None = field(default=None, init=False, repr=False)
+    _stored: ShardCorpus | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.config.synth_path is not None:
+            self.stored_corpus()  # a wrong path or a mismatched corpus fails before training
         if self.config.source != "synthetic":
             corpus = real_corpus(self.config.real_datasets, self.config.data_dir)
             rule = WindowFilter() if self.config.filter_windows else None
@@ -231,11 +269,28 @@ class PretrainSource:
         ``k`` supplies samples ``k * C .. k * C + C - 1`` (its channels, as univariate series);
         a bounded corpus (``synth_corpus_size = N``) makes sample ``i`` sample ``i mod N``."""
         cfg = self.config
+        if cfg.synth_path is not None:
+            stored = self.stored_corpus()
+            return stored.univariate(indices % (cfg.synth_corpus_size or stored.n_samples))
         if cfg.synth_corpus_size:
             indices = indices % cfg.synth_corpus_size
         if self._corpus is None:  # built on first use: a bad synth_kind fails at the first batch
             self._corpus = SynthCorpus.of(cfg.synth_kind, self.seed, cfg.context)
         return self._corpus.univariate(indices, _SERIES_CACHE)
+
+    def stored_corpus(self) -> ShardCorpus:
+        """The corpus at ``config.synth_path``, opened and checked against the config once.
+
+        Raises:
+            ValueError: its kind is not ``synth_kind``, its length not ``context``, or it holds
+                fewer samples than ``synth_corpus_size``.
+        """
+        if self._stored is None:
+            cfg = self.config
+            assert cfg.synth_path is not None
+            self._stored = ShardCorpus(cfg.synth_path)
+            check_stored(self._stored, cfg)
+        return self._stored
 
 
 class ShardStream(torch.utils.data.IterableDataset):

@@ -14,6 +14,7 @@ with ``grad_accum = W`` up to floating-point summation order.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -39,10 +40,15 @@ from tsdividend.train.checkpoint import (
 )
 from tsdividend.train.diagnostics import embedding_std, rankme
 from tsdividend.train.distributed import DistInfo, all_reduce_mean, init_distributed
+from tsdividend.train.precision import (
+    PRECISIONS,
+    PrecisionChoice,
+    autocast,
+    choose_precision,
+    seconds_per_call,
+)
 from tsdividend.train.progress import TrainProgress
 from tsdividend.train.sources import DataConfig, PretrainSource, ShardStream
-
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class TrainingError(RuntimeError):
@@ -113,13 +119,20 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a finished run reports (the CLI's ``--json`` line)."""
+    """What a finished run reports (the CLI's ``--json`` line).
+
+    ``samples_per_s`` and ``data_share`` (the fraction of the wall time the loop waited for its
+    next batch) are measured from the end of the first step of this process (warm-up excluded);
+    ``precision`` is the one trained in (:mod:`tsdividend.train.precision`).
+    """
 
     objective: str
     steps: int
     final_loss: float
     samples_per_s: float
     checkpoint: str
+    data_share: float = 0.0
+    precision: str = "fp32"
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -150,12 +163,37 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]
     ]
 
 
-def _autocast(cfg: TrainConfig, device: torch.device):
-    """bf16 autocast on CUDA devices that support it ("auto") or when asked ("bf16")."""
-    use = cfg.precision == "bf16" or (
-        cfg.precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported()
-    )
-    return torch.autocast(device.type, dtype=torch.bfloat16) if use else nullcontext()
+def _precision(
+    cfg: TrainConfig,
+    objective: Objective,
+    source: PretrainSource,
+    shard: int,
+    micro: int,
+    info: DistInfo,
+    saved: dict[str, Any] | None,
+) -> PrecisionChoice:
+    """The run's precision: the saved choice when resuming, else :func:`choose_precision` timing
+    a throwaway copy of ``objective`` on this process's first batch (times averaged over ranks,
+    so every rank chooses alike)."""
+    if saved is not None:
+        return PrecisionChoice(**saved)
+    if cfg.precision != "auto":
+        return choose_precision(cfg.precision, info.device, lambda _: 0.0)
+    trial = copy.deepcopy(objective)  # objectives may keep state across forwards (DINO centre)
+    x, mask = (torch.from_numpy(a).to(info.device) for a in source.batch(0, shard, micro))
+
+    def measure(precision: str) -> float:
+        def step() -> None:
+            trial.zero_grad(set_to_none=True)
+            batch = Batch(x, mask, _generator(info.device, 0), _generator(info.device, 1), 0, 1)
+            with autocast(precision, info.device):
+                loss = trial(batch).loss
+            loss.float().backward()
+
+        seconds = seconds_per_call(step, info.device)
+        return float(all_reduce_mean(torch.tensor(seconds, device=info.device)))
+
+    return choose_precision("auto", info.device, measure)
 
 
 def _check_resume(out: Path, cfg: TrainConfig, resume: bool) -> Path | None:
@@ -202,16 +240,19 @@ def train(
     ema = objective.ema_schedule(cfg.steps)  # the resolved EMA rule (docs/objectives.md)
     if ema is not None:
         meta["ema"] = ema
-    start = 0
+    start, saved = 0, None
     folder = _check_resume(out, cfg, resume)
     if folder is not None:
-        start = int(load_checkpoint(folder, objective, optimizer)["step"])
+        state = load_checkpoint(folder, objective, optimizer)
+        start, saved = int(state["step"]), state.get("precision")
+    source = PretrainSource(cfg.data, cfg.seed, cfg.batch_size)
+    choice = _precision(cfg, objective, source, shards[0], micro, info, saved)
+    meta["precision"] = choice.to_json()
     model: Any = objective  # or its DistributedDataParallel wrapper (no_sync)
     if info.world > 1:
         model = nn.parallel.DistributedDataParallel(
             objective, device_ids=[info.device.index] if info.device.type == "cuda" else None
         )
-    source = PretrainSource(cfg.data, cfg.seed, cfg.batch_size)
     meta["corpus"] = source.describe()  # what the encoder was trained on (report, provenance)
     loader = torch.utils.data.DataLoader(
         ShardStream(source, start, cfg.steps, shards, micro),
@@ -223,9 +264,14 @@ def train(
     warmup = int(cfg.optim.warmup_frac * cfg.steps)
     recent: list[float] = []
     bar = TrainProgress(cfg.objective, start, cfg.steps, enabled=progress and info.is_main)
-    t_first, n_timed = None, 0
+    t_first, n_timed, data_wait = None, 0, 0.0
+    batches = iter(loader)
     with bar:
-        for step, (xs, masks) in zip(range(start, cfg.steps), loader, strict=True):
+        for step in range(start, cfg.steps):
+            t_wait = time.perf_counter()
+            xs, masks = next(batches)
+            if t_first is not None:  # time the loop waits for data (the data share of a step)
+                data_wait += time.perf_counter() - t_wait
             lr = warmup_cosine(
                 step, cfg.steps, cfg.optim.lr, warmup, cfg.optim.lr * cfg.optim.final_lr_frac
             )
@@ -247,7 +293,7 @@ def train(
                 )
                 sync = nullcontext() if info.world == 1 or m == len(shards) - 1 else model.no_sync()
                 with sync:
-                    with _autocast(cfg, info.device):
+                    with autocast(choice.precision, info.device):
                         output = model(batch)
                     (output.loss.float() / len(shards)).backward()
                 step_loss += output.loss.detach().float() / len(shards)
@@ -271,10 +317,13 @@ def train(
                 t_first = time.perf_counter()  # the first step (compile, warm-up) is not timed
             else:
                 n_timed += cfg.batch_size
-            rate = n_timed / max(time.perf_counter() - t_first, 1e-9) if n_timed else 0.0
+            elapsed = max(time.perf_counter() - t_first, 1e-9)
+            rate = n_timed / elapsed if n_timed else 0.0
+            data_share = data_wait / elapsed if n_timed else 0.0
             bar.update(done, loss_value, rate)
             if done % cfg.log_every == 0 or done == cfg.steps:
                 row = {"step": done, "loss": loss_value, "lr": lr, "grad_norm": float(grad_norm)}
+                row.update(samples_per_s=rate, data_share=data_share)
                 row.update({k: float(all_reduce_mean(v)) for k, v in logs.items()})
                 if probe is not None and (done % cfg.diag_every == 0 or done == cfg.steps):
                     row.update(_diagnostics(objective, probe))
@@ -294,7 +343,15 @@ def train(
     final = sum(recent) / len(recent) if recent else float("nan")
     if not recent and folder is not None:  # resumed a finished run: report what it logged
         final = log.last_loss()
-    return TrainResult(cfg.objective, cfg.steps, final, rate if n_timed else 0.0, str(out))
+    return TrainResult(
+        cfg.objective,
+        cfg.steps,
+        final,
+        rate if n_timed else 0.0,
+        str(out),
+        data_share if n_timed else 0.0,
+        choice.precision,
+    )
 
 
 def _probe_batch(source: PretrainSource, info: DistInfo) -> tuple[torch.Tensor, torch.Tensor]:

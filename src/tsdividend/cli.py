@@ -192,7 +192,8 @@ def baseline(
 @clean_errors
 def run(
     preset: Annotated[
-        str | None, typer.Option(help="quick | paper | depth | origin | scale; default quick.")
+        str | None,
+        typer.Option(help="quick | paper | depth | origin | scale | gpu; default quick."),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="Study TOML file (instead of --preset).")

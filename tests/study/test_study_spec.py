@@ -25,7 +25,7 @@ def make(**changes) -> StudySpec:
 
 def test_presets_load_and_name_themselves() -> None:
     names = available_presets()
-    assert {"quick", "paper", "depth", "origin", "scale"} <= set(names)
+    assert {"quick", "paper", "depth", "origin", "scale", "gpu"} <= set(names)
     for name in names:
         spec = load_spec(name)
         assert spec.name == name
@@ -159,7 +159,7 @@ def test_data_dir_adds_datasets(tmp_path: Path) -> None:
         "ucr/ECG200"}  # fmt: skip
 
 
-@pytest.mark.parametrize("preset", ["quick", "paper", "depth", "origin", "scale"])
+@pytest.mark.parametrize("preset", ["quick", "paper", "depth", "origin", "scale", "gpu"])
 def test_preset_datasets_exist_without_a_data_dir(preset: str, tmp_path: Path) -> None:
     """Every dataset a preset runs without --data-dir ships with aeon or with tsdividend."""
     from tsdividend.data import list_datasets
@@ -172,7 +172,7 @@ def test_preset_datasets_exist_without_a_data_dir(preset: str, tmp_path: Path) -
 
 
 @pytest.mark.data
-@pytest.mark.parametrize("preset", ["quick", "paper", "depth", "origin", "scale"])
+@pytest.mark.parametrize("preset", ["quick", "paper", "depth", "origin", "scale", "gpu"])
 def test_preset_datasets_exist_with_the_data_dir(preset: str, shared_data: Path) -> None:
     spec = load_spec(preset)
     datasets = resolve_datasets(spec, shared_data)  # raises when a pattern matches nothing

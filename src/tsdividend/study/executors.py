@@ -51,19 +51,60 @@ class LocalExecutor:
         self._queue.clear()
 
 
+def visible_gpus() -> list[str]:
+    """The CUDA devices this process may use, as ``CUDA_VISIBLE_DEVICES`` entries (none without
+    CUDA); read from the variable when set, else counted by torch."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def _init_worker(counter: Any, gpus: list[str], threads: int) -> None:
+    """Pool worker initializer (runs before the worker imports torch or numpy): worker ``i`` (in
+    start order) sees GPU ``i mod len(gpus)`` only, and every thread pool (torch, BLAS, numba)
+    gets ``threads`` threads, so the workers together do not oversubscribe the CPUs."""
+    with counter.get_lock():
+        i = counter.value
+        counter.value += 1
+    if gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[i % len(gpus)]
+    for var in THREAD_VARS:
+        os.environ[var] = str(threads)
+
+
 class PoolExecutor:
     """A local process pool (``spawn`` start: safe with torch's thread pools).
+
+    With visible GPUs the workers are spread over them round-robin: each worker process sees one
+    GPU (its ``CUDA_VISIBLE_DEVICES``), so cells on device "auto" or "cuda" use that one. Each
+    worker's thread pools get ``cpu_count // workers`` threads (at least one).
 
     Args:
         fn: module-level job function (picklable).
         workers: processes (default: the CPU count).
+        gpus: GPUs to spread the workers over (default :func:`visible_gpus`; ``[]`` = none).
     """
 
-    def __init__(self, fn: Callable[[Any], Any], workers: int | None = None) -> None:
+    def __init__(
+        self, fn: Callable[[Any], Any], workers: int | None = None, gpus: list[str] | None = None
+    ) -> None:
         self._fn = fn
         self.workers = workers or os.cpu_count() or 1
+        self.gpus = visible_gpus() if gpus is None else list(gpus)
         ctx = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(ctx.Value("i", 0), self.gpus, threads),
+        )
         self._running: dict[Future, Any] = {}
 
     def free(self) -> int:
@@ -91,7 +132,9 @@ class RayExecutor:
 
     Connects to the cluster named by ``$RAY_ADDRESS`` (e.g. ``ray://head:10001`` or ``auto``)
     when set, else starts a local Ray instance with ``workers`` CPUs. Every job is a Ray task
-    asking for ``cpus_per_job`` CPUs (and ``gpus_per_job`` GPUs); the workers must be able to
+    asking for ``cpus_per_job`` CPUs and, when the cluster has GPUs and the job may use one
+    (device "auto" or "cuda"), GPUs: a whole one for a pretraining cell, ``eval_gpus`` of one for
+    an evaluation cell (small models: several share a GPU); the workers must be able to
     import the same tsdividend version (a local instance inherits this environment; on a cluster
     install it on every node or pass a ``runtime_env``). Results come back to this process, which
     alone writes the store.
@@ -99,7 +142,8 @@ class RayExecutor:
     Args:
         fn: module-level job function.
         workers: jobs in flight (default: the cluster's CPU count / ``cpus_per_job``).
-        cpus_per_job, gpus_per_job: Ray resources of one job.
+        cpus_per_job: Ray CPUs of one job.
+        eval_gpus: GPU fraction of an evaluation cell on a GPU cluster.
     """
 
     def __init__(
@@ -107,7 +151,7 @@ class RayExecutor:
         fn: Callable[[Any], Any],
         workers: int | None = None,
         cpus_per_job: float = 1.0,
-        gpus_per_job: float = 0.0,
+        eval_gpus: float = 0.25,
     ) -> None:
         try:
             import ray
@@ -124,8 +168,21 @@ class RayExecutor:
             self._started = True
         cluster_cpus = ray.cluster_resources().get("CPU", 1.0)
         self.workers = workers or max(1, int(cluster_cpus // cpus_per_job))
-        self._remote = ray.remote(num_cpus=cpus_per_job, num_gpus=gpus_per_job)(fn)
+        self._remote = ray.remote(num_cpus=cpus_per_job)(fn)
+        self._cluster_gpus = ray.cluster_resources().get("GPU", 0.0)
+        self.eval_gpus = eval_gpus
         self._running: dict[Any, Any] = {}
+
+    def gpus_for(self, job: Any) -> float:
+        """GPUs a job asks Ray for (0 on a cluster without GPUs or for a CPU-only job)."""
+        if not self._cluster_gpus or getattr(job, "device", "auto") == "cpu":
+            return 0.0
+        if getattr(job, "init", None) == "classical":  # MiniRocket, matrix profile ...: CPU
+            return 0.0
+        config = getattr(job, "config", None)  # a PretrainJob carries its TrainConfig
+        if config is not None:
+            return 0.0 if config.device == "cpu" else float(getattr(job, "nproc", 1))
+        return self.eval_gpus
 
     def free(self) -> int:
         return self.workers - len(self._running)
@@ -134,7 +191,7 @@ class RayExecutor:
         return bool(self._running)
 
     def submit(self, job: Any) -> None:
-        self._running[self._remote.remote(job)] = job
+        self._running[self._remote.options(num_gpus=self.gpus_for(job)).remote(job)] = job
 
     def collect(self) -> Iterator[Outcome]:
         done, _ = self._ray.wait(list(self._running), num_returns=1)

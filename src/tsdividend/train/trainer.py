@@ -28,8 +28,9 @@ import torch
 from torch import nn
 
 from tsdividend import __version__
-from tsdividend.config import config_hash, to_dict
+from tsdividend.config import HASH_OMIT_DEFAULT, config_hash, to_dict
 from tsdividend.encoder import Encoder, EncoderConfig
+from tsdividend.encoder.layers import Block
 from tsdividend.objectives import Batch, Objective, build_objective
 from tsdividend.schedules import warmup_cosine
 from tsdividend.train.checkpoint import (
@@ -84,9 +85,18 @@ class OptimConfig:
             raise ValueError(f"grad_clip must be > 0, got {self.grad_clip}")
 
 
+# torch.compile of the transformer blocks: "auto" = on CUDA only (on CPU inductor was measured
+# slower than eager for THE encoder: bench/pretrain.py --compile, docs/training.md).
+COMPILE = ("auto", "on", "off")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """A pretraining run: objective x encoder x data x optimiser x schedule."""
+    """A pretraining run: objective x encoder x data x optimiser x schedule.
+
+    ``compile`` (one of :data:`COMPILE`) compiles every transformer block of the objective
+    (encoder, EMA copies) with ``torch.compile`` after the precision is chosen.
+    """
 
     objective: str = "mae"
     objective_options: dict[str, Any] = field(default_factory=dict)
@@ -99,6 +109,7 @@ class TrainConfig:
     seed: int = 0
     precision: str = "auto"
     device: str = "auto"
+    compile: str = field(default="auto", metadata=HASH_OMIT_DEFAULT)
     checkpoint_every: int = 500
     log_every: int = 10
     diag_every: int = 100
@@ -109,6 +120,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.diag_every < 0:
             raise ValueError(f"diag_every must be >= 0 (0 = off), got {self.diag_every}")
+        if self.compile not in COMPILE:
+            raise ValueError(f"compile {self.compile!r} unknown; valid: {list(COMPILE)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision {self.precision!r} unknown; valid: {list(PRECISIONS)}")
         if self.batch_size % self.grad_accum:
@@ -248,6 +261,10 @@ def train(
     source = PretrainSource(cfg.data, cfg.seed, cfg.batch_size)
     choice = _precision(cfg, objective, source, shards[0], micro, info, saved)
     meta["precision"] = choice.to_json()
+    if cfg.compile == "on" or (cfg.compile == "auto" and info.device.type == "cuda"):
+        for module in objective.modules():
+            if isinstance(module, Block):
+                module.compile()
     model: Any = objective  # or its DistributedDataParallel wrapper (no_sync)
     if info.world > 1:
         model = nn.parallel.DistributedDataParallel(
@@ -258,6 +275,7 @@ def train(
         ShardStream(source, start, cfg.steps, shards, micro),
         batch_size=None,
         num_workers=cfg.data.workers,
+        pin_memory=info.device.type == "cuda",  # with non_blocking copies: overlap H2D
     )
     probe = _probe_batch(source, info) if cfg.diag_every else None
     log = _MetricsLog(out, start, info.is_main)

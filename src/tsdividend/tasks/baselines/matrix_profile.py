@@ -41,11 +41,16 @@ Protocol (UCR anomaly archive, Wu & Keogh 2021: the training prefix is normal):
    reference and for the encoders). Nothing is fitted on labels.
 
 Univariate only (a multichannel series, e.g. MSL, is refused). Cost: stumpy's first call in a
-process JIT-compiles for 10-30 s; afterwards O(T^2) (about 0.5 s for T = 7,500 on one CPU core).
+process JIT-compiles for 10-70 s; afterwards O(T^2) (about 0.5 s for T = 7,500 on one CPU core).
+:func:`cache_compiled_kernels` turns on numba's on-disk cache for stumpy's kernels, so only the
+first process on a machine compiles them; every later process (pool workers, the next study)
+loads the machine code in about a second.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,6 +228,27 @@ def point_scores(sub_scores: np.ndarray, m: int, rule: str = "mean") -> np.ndarr
     raise ValueError(f"point rule {rule!r} unknown; valid: {list(POINT_RULES)}")
 
 
+@functools.cache
+def cache_compiled_kernels() -> int:
+    """Turn on numba's on-disk cache for every njit kernel of stumpy (once per process).
+
+    Numba writes a compiled kernel next to stumpy's sources (or under ``$NUMBA_CACHE_DIR``)
+    on its first compilation and loads it in later processes: the cache is keyed by the
+    kernel's source, signature and CPU, so stale code is never loaded. The list of kernels is
+    stumpy's own (``stumpy.cache.get_njit_funcs``); unlike ``stumpy.cache.save`` nothing is
+    compiled here. Returns the number of kernels; 0 when numba's JIT is disabled.
+    """
+    from stumpy.cache import get_njit_funcs
+
+    n = 0
+    for module_name, func_name in get_njit_funcs():
+        func = getattr(importlib.import_module(f"stumpy.{module_name}"), func_name)
+        if hasattr(func, "enable_caching"):  # absent under NUMBA_DISABLE_JIT
+            func.enable_caching()
+            n += 1
+    return n
+
+
 def discord_scores(
     series: np.ndarray, n_train: int, m: int, point_rule: str = "mean"
 ) -> np.ndarray:
@@ -240,6 +266,7 @@ def discord_scores(
     T = series.size
     if not 2 * m <= n_train < T:
         raise ValueError(f"need 2 * m <= n_train < T, got m={m}, n_train={n_train}, T={T}")
+    cache_compiled_kernels()
     profile = stumpy.stump(series, m)  # columns: P, I, left I, right I
     left = profile[:, 2].astype(np.int64)
     scored = np.arange(n_train - m + 1, T - m + 1)

@@ -38,9 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # keep the profiler's start/stop lines quiet
-
-import torch  # noqa: E402
+import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
@@ -152,13 +150,27 @@ def count_encoder_tokens() -> Iterator[dict[str, int]]:
 MATMUL = re.compile(r"aten::(mm|addmm|bmm|baddbmm|addmv|mv|_addmm_activation|linear)$|gemm|matmul")
 ATTENTION = re.compile(r"scaled_?dot_?product|attention", re.IGNORECASE)
 CATEGORIES = ("matmul", "attention", "elementwise/other", "optimiser")
+SECTIONS = ("peaks", "encoder", "objectives", "profile", "data")
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (the profiler's C++ start/stop lines)."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def profile_shares(step: Callable[[int], None], device: torch.device) -> dict[str, float]:
     """Share of step time per category (see the module docstring), from two profiled steps."""
     step(0)
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with profile(activities=acts) as prof:
+    with _quiet_stderr(), profile(activities=acts) as prof:
         for i in range(2):
             step(i + 1)
         _sync(device)
@@ -199,17 +211,16 @@ def main() -> None:
     parser.add_argument("--objectives", default=",".join(OBJECTIVES.names()))
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--compile", action="store_true", help="add compiled-block rows")
-    parser.add_argument("--no-profile", action="store_true")
-    parser.add_argument("--no-data", action="store_true")
+    parser.add_argument(
+        "--sections", default=",".join(SECTIONS), help=f"any of {','.join(SECTIONS)}"
+    )
     parser.add_argument("--data-steps", type=int, default=20)
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
     device = torch.device(args.device)
-    precisions = args.precisions.split(",")
     cfg = EncoderConfig(d_model=args.d_model, depth=args.depth)
     x = torch.randn(args.batch_size, 1, args.context, device=device)
-    n_patches = Encoder(cfg).num_tokens(args.context)
-    n_tokens = n_patches + int(cfg.use_cls)
-    rows = args.batch_size * n_tokens  # matmul rows of a full pass (CLS included)
+    n_tokens = Encoder(cfg).num_tokens(args.context) + int(cfg.use_cls)
     cpu = " ".join(Path("/proc/cpuinfo").read_text().split("model name")[1].split("\n")[0]
                    .strip(": \t").split()) if Path("/proc/cpuinfo").exists() else "?"  # fmt: skip
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else cpu}), "
@@ -217,6 +228,23 @@ def main() -> None:
     print(f"config: patch tokenizer, d_model {args.d_model}, depth {args.depth}, context "
           f"{args.context} ({n_tokens} tokens incl. CLS), batch {args.batch_size}")  # fmt: skip
 
+    if sections & {"peaks", "encoder", "objectives", "profile"}:
+        compute(args, device, sections, cfg, x)
+    if "data" in sections:
+        data_path(args, device)
+
+
+def compute(
+    args: argparse.Namespace,
+    device: torch.device,
+    sections: set[str],
+    cfg: EncoderConfig,
+    x: torch.Tensor,
+) -> None:
+    """Peaks, THE encoder vs stock, objectives and the profile (the model-side sections)."""
+    precisions = args.precisions.split(",")
+    n_patches = Encoder(cfg).num_tokens(args.context)
+    rows = args.batch_size * (n_patches + int(cfg.use_cls))  # matmul rows of a full pass
     _header("Matmul peaks (GFLOP/s)")
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     peak = {p: matmul_rate(device, 2048, 2048, 2048, dtypes[p]) for p in precisions}
@@ -303,7 +331,7 @@ def main() -> None:
                 steps_of[name] = obj_step
         print(f"{name:<10} {passes:>7.2f} " + " ".join(cells))
 
-    if not args.no_profile and "fp32" in precisions:
+    if "profile" in sections and "fp32" in precisions:
         _header("Where an fp32 step goes (share of profiled self time)")
         print(f"{'step':<10} " + " ".join(f"{c:>18}" for c in CATEGORIES))
         torch.manual_seed(0)
@@ -318,9 +346,6 @@ def main() -> None:
         for name, fn in [("encoder", enc_step), *steps_of.items()]:
             shares = profile_shares(fn, device)
             print(f"{name:<10} " + " ".join(f"{100 * shares[c]:>17.1f}%" for c in CATEGORIES))
-
-    if not args.no_data:
-        data_path(args, device)
 
 
 def data_path(args: argparse.Namespace, device: torch.device) -> None:
@@ -353,7 +378,9 @@ def data_path(args: argparse.Namespace, device: torch.device) -> None:
               f"{1e3 * wrote / n:.2f} ms a series; written once, read by every run)")  # fmt: skip
         print(f"{'data path':<28} {'samples/s':>10} {'data share':>11}")
         for i, (what, data) in enumerate(paths.items()):
-            cfg = TrainConfig(**{**base.__dict__, "data": data})
+            # a seed per row: no row reads series an earlier row generated (process cache)
+            seed = 0 if data.synth_path else 100 + i
+            cfg = TrainConfig(**{**base.__dict__, "data": data, "seed": seed})
             res = train(cfg, Path(tmp) / f"run{i}", progress=False)
             print(f"{what:<28} {res.samples_per_s:>10.1f} {100 * res.data_share:>10.1f}%")
 

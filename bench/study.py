@@ -11,8 +11,9 @@
 
     python bench/study.py one [--dataset ucr/Wine] [--encoder RUN_DIR] [--data-dir DIR]
         embeds one UCR dataset with a trained encoder and runs the classification probe (default
-        protocol: full-train probe + 1/5/10-shot, 10 draws each), timing each part in-process
-        (imports excluded): the "new dataset, trained encoder" case.
+        protocol: full-train probe + 1/5/10-shot, 10 draws each; --shots '' = the full-train
+        probe only), timing it in-process (imports excluded): the "new dataset, trained
+        encoder" case.
 
 Compare timings from one machine in one session (docs/study.md, "Speed").
 """
@@ -106,7 +107,9 @@ def cmd_one(args: argparse.Namespace) -> None:
     encoder = EncoderUnderTest.from_arg(args.encoder)  # a run folder, or "random"
     load = time.perf_counter() - t
     t = time.perf_counter()
-    rows = evaluate_classification(encoder, dataset, ClassificationConfig(), seed=0, device="cpu")
+    shots = tuple(int(k) for k in args.shots.split(",") if k)
+    cfg = ClassificationConfig(shots=shots)
+    rows = evaluate_classification(encoder, dataset, cfg, seed=0, device="cpu")
     total = time.perf_counter() - t
     embed = next((r.extra.get("embed_seconds") for r in rows if r.extra), None)
     embed_s = "?" if embed is None else f"{embed:.2f}"
@@ -130,6 +133,7 @@ def main() -> None:
     o.add_argument("--dataset", default="ucr/Wine")
     o.add_argument("--encoder", default="random", help="pretraining run folder or 'random'")
     o.add_argument("--data-dir")
+    o.add_argument("--shots", default="1,5,10", help="few-shot k values; '' = none")
     args = parser.parse_args()
     {"study": cmd_study, "compare": cmd_compare, "one": cmd_one}[args.cmd](args)
 

@@ -102,3 +102,20 @@ def test_the_hash_of_configs_without_a_stored_corpus_is_unchanged(stored: str) -
 
     assert "synth_path" not in _hashed(DataConfig())
     assert config_hash(DataConfig()) != config_hash(DataConfig(synth_path=stored))
+
+
+def test_reading_later_shards_never_reloads_the_first(stored: str, tmp_path) -> None:
+    """The channel count is read once: with one shard in memory, batches from shards 1-2 must
+    not go back to shard 0 (here corrupted after the first read, so a reload would raise)."""
+    import shutil
+
+    from tsdividend.synth.shards import ShardCorpus
+
+    copy = tmp_path / "copy"
+    shutil.copytree(stored, copy)
+    corpus = ShardCorpus(copy, cache_shards=1)
+    assert corpus.n_samples == 40
+    shard0 = copy / "shard-00000.parquet"
+    shard0.write_bytes(shard0.read_bytes()[:-8] + b"\0" * 8)
+    for lo in (16, 24, 32):
+        assert corpus.univariate(np.arange(lo, lo + 8)).shape == (8, 64)

@@ -28,6 +28,7 @@ import json
 import multiprocessing
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -416,9 +417,10 @@ class ShardCorpus:
         k, r = divmod(index, self.shard_size)
         return self._shard(k)[r]
 
-    @property
+    @cached_property
     def n_channels(self) -> int:
-        """Channels C of a series."""
+        """Channels C of a series (read off series 0 once: every later batch needs it, and
+        shard 0 may long be evicted)."""
         return int(self.series(0).shape[0])
 
     @property

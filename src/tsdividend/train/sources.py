@@ -116,13 +116,16 @@ def family(name: str) -> str:
     return "/".join(parts[:2]) if parts[0] == "anomaly" and len(parts) > 2 else parts[0]
 
 
-def describe_corpus(config: DataConfig, sampler: WindowSampler | None = None) -> dict[str, Any]:
+def describe_corpus(
+    config: DataConfig, sampler: WindowSampler | None = None, stored: ShardCorpus | None = None
+) -> dict[str, Any]:
     """What a pretraining run trains on, as a JSON-able dict (the run meta's ``"corpus"``).
 
     Args:
         config: the run's :class:`DataConfig`.
         sampler: the real-window sampler already built for ``config`` (else built here: it loads
             the datasets, seconds to a minute).
+        stored: the corpus at ``config.synth_path`` already opened (else opened here).
 
     Returns:
         ``source``, ``context`` and, when synthetic series are drawn, ``synthetic``
@@ -142,7 +145,7 @@ def describe_corpus(config: DataConfig, sampler: WindowSampler | None = None) ->
             "share": 1.0 if config.source == "synthetic" else config.synthetic_ratio,
         }
         if config.synth_path is not None:
-            stored = ShardCorpus(config.synth_path)
+            stored = stored or ShardCorpus(config.synth_path)
             out["synthetic"]["stored"] = stored.identity()
             out["synthetic"]["series"] = config.synth_corpus_size or stored.n_samples
     if config.source == "synthetic":
@@ -238,7 +241,8 @@ class PretrainSource:
     def describe(self) -> dict[str, Any]:
         """The pretraining corpus, JSON-able (the run meta's ``"corpus"``); see
         :func:`describe_corpus`."""
-        return describe_corpus(self.config, self._sampler)
+        stored = None if self.config.synth_path is None else self.stored_corpus()
+        return describe_corpus(self.config, self._sampler, stored)
 
     def batch(self, step: int, shard: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         """Windows for ``shard`` (of ``size`` samples) of optimiser step ``step``."""

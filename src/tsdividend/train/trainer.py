@@ -192,10 +192,16 @@ def _precision(
         return PrecisionChoice(**saved)
     if cfg.precision != "auto":
         return choose_precision(cfg.precision, info.device, lambda _: 0.0)
-    trial = copy.deepcopy(objective)  # objectives may keep state across forwards (DINO centre)
-    x, mask = (torch.from_numpy(a).to(info.device) for a in source.batch(0, shard, micro))
+    made: dict[str, Any] = {}  # the trial model and batch, built on the first measurement only
 
     def measure(precision: str) -> float:
+        if not made:
+            # a copy: objectives may keep state across forwards (DINO's centre)
+            made["trial"] = copy.deepcopy(objective)
+            made["batch"] = [torch.from_numpy(a).to(info.device)
+                             for a in source.batch(0, shard, micro)]  # fmt: skip
+        trial, (x, mask) = made["trial"], made["batch"]
+
         def step() -> None:
             trial.zero_grad(set_to_none=True)
             batch = Batch(x, mask, _generator(info.device, 0), _generator(info.device, 1), 0, 1)

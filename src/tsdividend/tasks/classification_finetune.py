@@ -25,16 +25,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
-import warnings
 from collections import OrderedDict
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 from torch import Tensor, nn
 
 from tsdividend.config import config_hash
@@ -47,6 +44,7 @@ from tsdividend.tasks.base import Builds, Identified, stratified_split
 from tsdividend.tasks.classification_config import ClassificationConfig
 from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps, train_fixed
 from tsdividend.tasks.probe import max_window, pool_windows, result_rows, split_windows
+from tsdividend.tasks.probe_fit import quiet
 
 # ClassificationConfig fields that change a fine-tune (the cache key); shots/draws/classifier do not
 FINETUNE_FIELDS = ("c_grid", "val_fraction", "max_iter", "lr", "weight_decay", "batch_size",
@@ -124,9 +122,7 @@ def cv_folds(
 def _logistic(Z: np.ndarray, y: np.ndarray, C: float, max_iter: int) -> tuple:
     scaler = StandardScaler().fit(Z)
     clf = LogisticRegression(C=C, solver="lbfgs", max_iter=max_iter)
-    # one BLAS thread and no warning at large C: as the probe (tasks/probe.py, quiet_fit)
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with quiet():  # one BLAS thread and no warning at large C, as every probe fit
         clf.fit(scaler.transform(Z), y)
     return scaler, clf
 

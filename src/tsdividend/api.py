@@ -83,15 +83,16 @@ def pretrain(
 
 
 def evaluate(
-    checkpoint: str | Path, task: str, datasets: str | Sequence[str], *, regime: str = "probe",
-    seed: int = 0, architecture: Mapping[str, Any] | None = None, device: str = "auto",
-    data_dir: str | Path | None = None,
+    checkpoint: str | Path | None, task: str, datasets: str | Sequence[str], *,
+    regime: str = "probe", seed: int = 0, architecture: Mapping[str, Any] | None = None,
+    device: str = "auto", data_dir: str | Path | None = None, encoder: str | None = None,
 ) -> list[ResultRow]:  # fmt: skip
     """Evaluate an encoder (or the random / scratch baseline) on a downstream task.
 
     Args:
         checkpoint: a pretraining run folder, ``"random"`` (frozen random init) or
-            ``"scratch"`` (trained from a random init with the task's labels).
+            ``"scratch"`` (trained from a random init with the task's labels); None with
+            ``encoder``.
         task: a registered task (``tsdividend.tasks.registry.TASKS``).
         datasets: dataset name(s), a list or a comma-separated string.
         regime: one of the task's regimes ("probe", "finetune").
@@ -100,6 +101,9 @@ def evaluate(
             ``{"depth": 2, "d_model": 64}``); not with a run folder, which carries its own.
         device: "auto", "cpu" or "cuda".
         data_dir: data root (else ``$TSDIVIDEND_DATA``, else the cache).
+        encoder: an external encoder ``python:pkg.module:factory``
+            (:mod:`tsdividend.tasks.external`); with ``checkpoint`` "random" / "scratch" its
+            factory's ``pretrained=False`` build, the baseline of its architecture.
 
     Returns:
         The rows of every dataset, in order.
@@ -108,15 +112,28 @@ def evaluate(
     from tsdividend.data import load_dataset
     from tsdividend.encoder import EncoderConfig
     from tsdividend.results.row import BASELINE_OF
-    from tsdividend.tasks.base import EncoderUnderTest
+    from tsdividend.tasks.base import EncoderLike, EncoderUnderTest
+    from tsdividend.tasks.external import ExternalEncoder
     from tsdividend.tasks.registry import TASKS
 
     spec = TASKS.get(task)
     arch = dict(architecture or {})
-    if arch and str(checkpoint) not in BASELINE_OF.values():
-        raise ValueError("an architecture describes random/scratch encoders only; a run folder "
-                         f"carries its own (got {sorted(arch)} with {checkpoint})")  # fmt: skip
-    enc = EncoderUnderTest.from_arg(str(checkpoint), override(EncoderConfig(), arch))
+    enc: EncoderLike
+    if encoder is not None:
+        if arch or (checkpoint is not None and str(checkpoint) not in BASELINE_OF.values()):
+            raise ValueError(f"--encoder {encoder} carries its own architecture and weights: "
+                             "give it alone, or with --checkpoint random|scratch for its "
+                             "baseline")  # fmt: skip
+        enc = ExternalEncoder.from_ref(encoder, str(checkpoint or "pretrained"))
+    elif checkpoint is None:
+        raise ValueError("give --checkpoint DIR|random|scratch or --encoder "
+                         "python:pkg.module:factory")  # fmt: skip
+    else:
+        if arch and str(checkpoint) not in BASELINE_OF.values():
+            raise ValueError("an architecture describes random/scratch encoders only; a run "
+                             f"folder carries its own (got {sorted(arch)} with "
+                             f"{checkpoint})")  # fmt: skip
+        enc = EncoderUnderTest.from_arg(str(checkpoint), override(EncoderConfig(), arch))
     cfg = spec.make_config(regime)
     evaluate_fn = spec.evaluator()
     rows: list[ResultRow] = []

@@ -146,11 +146,17 @@ def pretrain(
 @app.command("evaluate")
 @clean_errors
 def evaluate(
-    checkpoint: Annotated[
-        str, typer.Option(help="Pretraining run folder, 'random' (frozen) or 'scratch'.")
-    ],
     task: Annotated[str, typer.Option(help="classification | anomaly | forecasting | clustering")],
     dataset: Annotated[str, typer.Option(help="Dataset name(s), comma-separated.")],
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(help="Pretraining run folder, 'random' (frozen) or 'scratch'."),
+    ] = None,
+    encoder: Annotated[
+        str | None,
+        typer.Option(help="External encoder python:pkg.module:factory (with --checkpoint "
+                     "random|scratch: its random-init baseline)."),
+    ] = None,
     regime: Annotated[str, typer.Option(help="probe | finetune")] = "probe",
     seed: Annotated[int, typer.Option(help="Seed of the stochastic parts.")] = 0,
     tokenizer: Annotated[
@@ -168,7 +174,7 @@ def evaluate(
     arch = {"tokenizer": tokenizer, "depth": depth, "d_model": d_model}
     arch = {k: v for k, v in arch.items() if v is not None}
     rows = run_evaluate(checkpoint, task, dataset, regime=regime, seed=seed, architecture=arch,
-                        device=device, data_dir=data_dir)  # fmt: skip
+                        device=device, data_dir=data_dir, encoder=encoder)  # fmt: skip
     emit_rows(rows, json_out)
 
 

@@ -58,7 +58,7 @@ class Embedder:
     def max_length(self) -> int:
         """Longest series (steps) one pass takes: ``(max_tokens - 1) * stride + patch_len``;
         longer series are windowed by the caller (:func:`tsdividend.tasks.probe.embed_series`)."""
-        return (self.encoder.max_tokens - 1) * self.config.stride + self.config.patch_len
+        return self.encoder.max_length
 
     def embed(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Pooled embeddings by THE rule of :mod:`tsdividend.encoder.pooling`.

@@ -154,6 +154,21 @@ class Encoder(nn.Module):
         """Most patch tokens per series (``max_len - 1``: row 0 of the table is CLS's)."""
         return self.config.max_len - 1
 
+    @property
+    def max_length(self) -> int:
+        """Longest series (steps) one pass takes: ``(max_tokens - 1) * stride + patch_len``."""
+        return (self.max_tokens - 1) * self.config.stride + self.config.patch_len
+
+    @property
+    def token_dim(self) -> int:
+        """Width D of one token output (``d_model``)."""
+        return self.config.d_model
+
+    @property
+    def token_stride(self) -> int:
+        """Steps between the starts of consecutive tokens' patches."""
+        return self.config.stride
+
     def num_tokens(self, length: int) -> int:
         """Number of patch tokens N for a series of ``length`` steps."""
         return self.tokenizer.num_tokens(length)

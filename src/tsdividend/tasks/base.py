@@ -185,13 +185,18 @@ def check_init(encoder: Identified, regime: str, task: str) -> None:
     be "scratch", a frozen "scratch" one would be "random".
 
     Raises:
-        ValueError: naming the init, the regime and the valid inits.
+        ValueError: naming the init, the regime and the valid inits; or a fine-tune of an
+            encoder without trainable parameters (an external NumPy embedder).
     """
     valid = ["pretrained", BASELINE_OF[regime]]
     if encoder.init not in valid:
         raise ValueError(f"encoder init {encoder.init!r} does not apply to {task} regime "
                          f"{regime!r}; valid inits: {valid} ('random' is the frozen probe "
                          "baseline, 'scratch' the fine-tune baseline)")  # fmt: skip
+    if regime == "finetune" and not getattr(encoder, "trainable", True):
+        raise ValueError(f"{encoder.row_fields()['encoder_id']} has no trainable parameters "
+                         f"(not an nn.Module with gradients): it can be probed on {task}, "
+                         "not fine-tuned")  # fmt: skip
 
 
 def stratified_split(

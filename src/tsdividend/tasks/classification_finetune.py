@@ -37,13 +37,13 @@ from torch import Tensor, nn
 from tsdividend.config import config_hash
 from tsdividend.data import Dataset
 from tsdividend.device import pick_device
-from tsdividend.encoder import Encoder
+from tsdividend.encoder.adapter import TokenEncoder
 from tsdividend.metrics import accuracy, balanced_accuracy
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.base import Builds, Identified, stratified_split
 from tsdividend.tasks.classification_config import ClassificationConfig
 from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps, train_fixed
-from tsdividend.tasks.probe import max_window, pool_windows, result_rows, split_windows
+from tsdividend.tasks.probe import pool_windows, result_rows, split_windows
 from tsdividend.tasks.probe_fit import quiet
 
 # ClassificationConfig fields that change a fine-tune (the cache key); shots/draws/classifier do not
@@ -62,7 +62,7 @@ class WindowedClassifier(nn.Module):
     """
 
     def __init__(
-        self, encoder: Encoder, n_channels: int, n_classes: int, generator: torch.Generator
+        self, encoder: TokenEncoder, n_channels: int, n_classes: int, generator: torch.Generator
     ) -> None:
         super().__init__()
         self.encoder = encoder
@@ -243,7 +243,7 @@ def finetune(
             state, summary = _CACHE[key]
             model.load_state_dict(state)
             return model.eval(), copy.deepcopy(summary)
-        Xw, mw = split_windows(train.X, train.mask, max_window(base))
+        Xw, mw = split_windows(train.X, train.mask, base.max_length)
         x, m = torch.from_numpy(Xw).to(dev), torch.from_numpy(mw).to(dev)
         y = torch.from_numpy(train.y).to(dev)
         lp = cfg.lp and np.unique(train.y).size >= 2
@@ -290,7 +290,7 @@ def finetune_rows(
     model, summary = finetune(encoder, dataset.subset("train"), cfg, seed, device)
     test = dataset.subset("test")  # every choice is made: the test split is read now, once
     assert test.y is not None  # a labelled classification dataset
-    Xw, mw = split_windows(test.X, test.mask, max_window(model.encoder))
+    Xw, mw = split_windows(test.X, test.mask, model.encoder.max_length)
     dev = next(model.parameters()).device
     pred = _predict(model, torch.from_numpy(Xw).to(dev), torch.from_numpy(mw).to(dev),
                     cfg.batch_size)  # fmt: skip

@@ -34,7 +34,6 @@ from tsdividend.tasks.probe import (
     DEFAULT_CACHE,
     EmbeddingCache,
     embed_series,
-    max_window,
     result_rows,
 )
 
@@ -87,7 +86,7 @@ def evaluate_clustering(
     else:
         model, summary = finetune(encoder, dataset.subset("train"), cfg.finetune, seed, device)
         tuned = Embedder(model.encoder, device=device, batch_size=cfg.embed_batch_size)
-        Z = embed_series(tuned, dataset.X[idx], dataset.mask[idx], max_window(model.encoder))
+        Z = embed_series(tuned, dataset.X[idx], dataset.mask[idx], model.encoder.max_length)
         extra.update({k: v for k, v in summary.items() if k != "val_curve"})
     assert dataset.y is not None  # checked above: a labelled classification dataset
     y = dataset.y[idx]

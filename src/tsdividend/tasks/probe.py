@@ -30,7 +30,6 @@ import torch
 from torch import Tensor
 
 from tsdividend.data import Dataset
-from tsdividend.encoder import Encoder
 from tsdividend.metrics import METRICS
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.base import EmbedderLike, Embeds, Identified, describe, row_identity
@@ -49,21 +48,18 @@ from tsdividend.tasks.probe_fit import (  # noqa: F401 (re-exported: importable 
 )
 
 
-def max_window(encoder: Encoder) -> int:
-    """Longest series (steps) the encoder takes in one pass: ``(max_tokens - 1) * stride + P``."""
-    cfg = encoder.config
-    return (encoder.max_tokens - 1) * cfg.stride + cfg.patch_len
-
-
-def split_windows(X: np.ndarray, mask: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cut (N, C, T) series into W = ceil(T / window) consecutive windows.
+def split_windows(
+    X: np.ndarray, mask: np.ndarray, window: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut (N, C, T) series into W = ceil(T / window) consecutive windows (``window``: the
+    encoder's ``max_length``; None = it takes any length, one window).
 
     Returns:
         (N, W, C, L) values and bool mask, L = min(T, window); the tail of the last window is
         padding (value 0, mask False). W = 1 and the input unchanged when T <= window.
     """
     n, c, t = X.shape
-    if t <= window:
+    if window is None or t <= window:
         return X[:, None], mask[:, None]
     w = -(-t // window)
     pad = w * window - t
@@ -93,7 +89,7 @@ def pool_windows(z: Tensor, observed: Tensor) -> Tensor:
 
 
 def embed_series(
-    embedder: EmbedderLike, X: np.ndarray, mask: np.ndarray, window: int
+    embedder: EmbedderLike, X: np.ndarray, mask: np.ndarray, window: int | None
 ) -> np.ndarray:
     """Frozen embeddings of (N, C, T) series of any length (windows + pooling beyond ``window``).
 
@@ -177,8 +173,7 @@ def embed_dataset(
     """Embed every series of ``dataset`` with the frozen encoder (init ``seed`` when random)."""
     start = time.perf_counter()
     embedder = encoder.embedder(seed, device=device, batch_size=batch_size)
-    window = embedder.max_length or dataset.X.shape[-1]  # None: the embedder takes any length
-    Z = embed_series(embedder, dataset.X, dataset.mask, window)
+    Z = embed_series(embedder, dataset.X, dataset.mask, embedder.max_length)
     return Embeddings(Z, time.perf_counter() - start)
 
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from tsdividend.data.dataset import Dataset
 from tsdividend.device import pick_device
-from tsdividend.encoder import Encoder
+from tsdividend.encoder.adapter import TokenEncoder
 from tsdividend.tasks.anomaly.config import AnomalyConfig
 from tsdividend.tasks.anomaly.scorers import fit_decoder, new_decoder
 from tsdividend.tasks.anomaly.windows import encode, layout, slice_windows
@@ -23,7 +23,7 @@ from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps
 
 
 def _window_loss(
-    encoder: Encoder, decoder: nn.Linear, x: torch.Tensor, m: torch.Tensor
+    encoder: TokenEncoder, decoder: nn.Linear, x: torch.Tensor, m: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed squared error of the decoded tokens on the observed instance-normalised patch
     values of (B, C, W) windows, and the number of observed values (the probe's loss, end to
@@ -36,9 +36,9 @@ def _window_loss(
 
 
 def finetune_anomaly(
-    encoder: Encoder, dataset: Dataset, cfg: AnomalyConfig, seed: int, *, device: str = "auto",
+    encoder: TokenEncoder, dataset: Dataset, cfg: AnomalyConfig, seed: int, *, device: str = "auto",
     batch_size: int | None = None,
-) -> tuple[Encoder, nn.Linear, dict]:  # fmt: skip
+) -> tuple[TokenEncoder, nn.Linear, dict]:  # fmt: skip
     """LP-FT of a COPY of ``encoder`` and the linear decoder on the normal training windows
     (module docstring); reads no labels and never modifies ``encoder``.
 
@@ -74,7 +74,7 @@ def finetune_anomaly(
             decoder, lp_epochs = fit_decoder(frozen, lay.n_fit, cfg, seed, dev)
         else:
             n_values = enc.patchify(fit_x[:1], fit_m[:1]).values.shape[-1]  # P of any tokenizer
-            decoder = new_decoder(enc.config.d_model, n_values, gen, dev)
+            decoder = new_decoder(enc.token_dim, n_values, gen, dev)
         model = nn.ModuleDict({"encoder": enc, "decoder": decoder})
         opt = adamw([{"params": enc.parameters(), "lr": cfg.encoder_lr},
                      {"params": decoder.parameters(), "lr": cfg.decoder_lr}],

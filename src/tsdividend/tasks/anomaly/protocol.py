@@ -12,7 +12,7 @@ import numpy as np
 
 from tsdividend.data.dataset import Dataset
 from tsdividend.device import pick_device
-from tsdividend.encoder import Encoder
+from tsdividend.encoder.adapter import TokenEncoder
 from tsdividend.metrics import (
     METRICS,
     ucr_score_kdd21,
@@ -32,7 +32,7 @@ __all__ = ["anomaly_scores", "evaluate_anomaly", "vus_buffer"]
 
 
 def anomaly_scores(
-    encoder: Encoder, dataset: Dataset, cfg: AnomalyConfig, seed: int, *, device: str = "auto"
+    encoder: TokenEncoder, dataset: Dataset, cfg: AnomalyConfig, seed: int, *, device: str = "auto"
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Point scores of the test part by both scorers; reads NO labels (``dataset.y`` unused).
 
@@ -70,7 +70,7 @@ def anomaly_scores(
     if cfg.regime == "probe":
         train_val = train.take(np.r_[:n_fit, -n_val:0])
         decoder, epochs = fit_decoder(train_val, n_fit, cfg, seed, dev)
-    stride = encoder.config.stride
+    stride = encoder.token_stride
     knn = knn_scores(train, test, cfg.k, dev)
     scores = {
         "recon": spread(recon_scores(decoder, test, dev), test, stride, ta, tb - ta),

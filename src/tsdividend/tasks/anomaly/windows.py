@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from tsdividend.data.dataset import Dataset
-from tsdividend.encoder import Encoder
+from tsdividend.encoder.adapter import TokenEncoder
+from tsdividend.encoder.adapter import module_device
 from tsdividend.tasks.anomaly.config import AnomalyConfig
 
 
@@ -49,10 +50,9 @@ def window_starts(start: int, end: int, width: int, stride: int) -> np.ndarray:
     return starts
 
 
-def window_length(cfg: AnomalyConfig, encoder: Encoder, n_train: int, n_test: int) -> int:
+def window_length(cfg: AnomalyConfig, encoder: TokenEncoder, n_train: int, n_test: int) -> int:
     """``min(context, n_test, n_train // 2, most steps the encoder takes)`` (module docstring)."""
-    ec = encoder.config
-    capacity = (encoder.max_tokens - 1) * ec.stride + ec.patch_len
+    capacity = encoder.max_length or cfg.context  # None: the encoder takes any length
     width = min(cfg.context, n_test, n_train // 2, capacity)
     if width < 1:
         raise ValueError(f"training part of {n_train} steps is too short (need >= 2)")
@@ -82,11 +82,11 @@ def slice_windows(
 
 @torch.inference_mode()
 def encode(
-    encoder: Encoder, x: np.ndarray, m: np.ndarray, starts: np.ndarray, width: int, batch: int
+    encoder: TokenEncoder, x: np.ndarray, m: np.ndarray, starts: np.ndarray, width: int, batch: int
 ) -> Windows:
     """Run the frozen encoder on the windows ``x[:, s:s+width]`` (one pass, reused by both
     scorers)."""
-    device = next(encoder.parameters()).device
+    device = module_device(encoder)
     xs, ms = slice_windows(x, m, starts, width)  # (n, C, W)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "pad", "p", "o", "s")}
     n_ch = x.shape[0]
@@ -118,7 +118,7 @@ class Layout:
     test: tuple[int, int]
 
 
-def layout(encoder: Encoder, dataset: Dataset, cfg: AnomalyConfig) -> Layout:
+def layout(encoder: TokenEncoder, dataset: Dataset, cfg: AnomalyConfig) -> Layout:
     """Where the windows of the one series of ``dataset`` lie (module docstring of
     :mod:`tsdividend.tasks.anomaly`): width, training starts, the fit/validation cut, test span."""
     if dataset.X.shape[0] != 1 or not {"train", "test"} <= set(dataset.time_splits):

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from tsdividend.encoder import Encoder
+from tsdividend.encoder.adapter import TokenEncoder
+from tsdividend.encoder.adapter import module_device
 from tsdividend.tasks.base import Builds
 from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps
 from tsdividend.tasks.forecasting.config import ForecastingConfig
@@ -34,11 +35,11 @@ class ForecastModel(nn.Module):
     instance-normalised space; the output is de-normalised with the window's stats.
     """
 
-    def __init__(self, encoder: Encoder, lookback: int, horizon: int) -> None:
+    def __init__(self, encoder: TokenEncoder, lookback: int, horizon: int) -> None:
         super().__init__()
         check_lookback(encoder, lookback)
         self.encoder = encoder
-        self.head = nn.Linear(encoder.num_tokens(lookback) * encoder.config.d_model, horizon)
+        self.head = nn.Linear(encoder.num_tokens(lookback) * encoder.token_dim, horizon)
         nn.init.zeros_(self.head.weight)  # start at the window mean; no RNG draw needed
         nn.init.zeros_(self.head.bias)
 
@@ -52,7 +53,7 @@ class ForecastModel(nn.Module):
 def _forecast(
     model: ForecastModel, series: np.ndarray, starts: np.ndarray, lookback: int, batch_size: int
 ) -> np.ndarray:
-    device = next(model.parameters()).device
+    device = module_device(model)
     model.eval()
     out = []
     with torch.inference_mode():

@@ -12,7 +12,7 @@ import torch
 
 from tsdividend.data import Dataset
 from tsdividend.device import pick_device
-from tsdividend.encoder import Encoder
+from tsdividend.encoder.adapter import TokenEncoder
 from tsdividend.metrics import METRICS
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.base import Builds, check_init, row_identity
@@ -55,7 +55,7 @@ def _check_dataset(
 
 
 def _probe(
-    enc: Encoder,
+    enc: TokenEncoder,
     series: np.ndarray,
     spans: dict,
     lookback: int,

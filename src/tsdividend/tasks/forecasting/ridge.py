@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from tsdividend.encoder import Encoder
+from tsdividend.encoder.adapter import TokenEncoder
+from tsdividend.encoder.adapter import module_device
 from tsdividend.tasks.forecasting.windows import gather
 from tsdividend.tokenizer import instance_stats
 
@@ -30,12 +31,12 @@ class TokenCache:
 
 
 def encode_windows(
-    encoder: Encoder, series: np.ndarray, starts: np.ndarray, lookback: int, batch_size: int
+    encoder: TokenEncoder, series: np.ndarray, starts: np.ndarray, lookback: int, batch_size: int
 ) -> TokenCache:
     """Run the frozen encoder once over every window (inference mode, batches)."""
-    device = next(encoder.parameters()).device
+    device = module_device(encoder)
     n, c = starts.size, series.shape[0]
-    f = encoder.num_tokens(lookback) * encoder.config.d_model
+    f = encoder.num_tokens(lookback) * encoder.token_dim
     cache = TokenCache(
         np.empty((n, c, f), np.float16), np.empty((n, c), np.float32), np.empty((n, c), np.float32)
     )

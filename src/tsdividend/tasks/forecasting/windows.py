@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from tsdividend.encoder import Encoder
+from tsdividend.encoder.adapter import TokenEncoder
 from tsdividend.tasks.forecasting.config import ForecastingConfig
 
 
@@ -39,13 +39,11 @@ def gather(series: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
     return np.ascontiguousarray(view[:, starts].transpose(1, 0, 2), dtype=np.float32)
 
 
-def check_lookback(encoder: Encoder, lookback: int) -> None:
+def check_lookback(encoder: TokenEncoder, lookback: int) -> None:
     """The look-back is the model input: it must fit the encoder's context (never resized)."""
-    if encoder.num_tokens(lookback) > encoder.max_tokens:
-        raise ValueError(
-            f"look-back {lookback} needs {encoder.num_tokens(lookback)} tokens; this encoder "
-            f"takes at most {encoder.max_tokens} (max_len={encoder.config.max_len})"
-        )
+    if encoder.max_length is not None and lookback > encoder.max_length:
+        raise ValueError(f"look-back {lookback} exceeds the {encoder.max_length} steps this "
+                         "encoder takes in one pass (max_length)")  # fmt: skip
 
 
 def train_starts(

@@ -29,7 +29,6 @@ from tsdividend.tasks.probe import (
     embed_series,
     few_shot_indices,
     fit_probe,
-    max_window,
 )
 
 TINY = EncoderConfig(d_model=32, depth=2, n_heads=4, dropout=0.0)
@@ -165,7 +164,7 @@ def test_few_shot_skips_k_larger_than_a_class() -> None:
 def test_long_series_are_windowed_and_pooled() -> None:
     small = replace(TINY, max_len=5)  # 4 tokens of 16 -> windows of 64 steps
     embedder = EncoderUnderTest("random", small).embedder(0, device="cpu")
-    assert max_window(embedder.encoder) == 64
+    assert embedder.encoder.max_length == 64
     X = np.random.default_rng(0).normal(size=(3, 2, 150)).astype(np.float32)
     mask = np.ones_like(X, bool)
     mask[1, :, 100:] = False  # a shorter series in the batch

@@ -197,7 +197,7 @@ def test_config_errors_name_the_bad_value() -> None:
             seed=0,
             device="cpu",
         )
-    with pytest.raises(ValueError, match="tokens"):
+    with pytest.raises(ValueError, match="exceeds the 48 steps"):
         ForecastModel(Encoder(dataclasses.replace(TINY, max_len=4)), 64, 16)
 
 

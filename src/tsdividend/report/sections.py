@@ -256,8 +256,12 @@ def ranks(an: Analysis, plot_dir: Path, files: dict[str, Path]) -> list[Block]:
         rows = []
         for name, rank in sorted(res.ranks.items(), key=lambda kv: kv[1]):
             s = an.head(names[name], res.task, res.regime) if name in names else None
+            # a pretrained encoder without a summary has no baseline of its own (an external
+            # model whose factory cannot build a random init)
+            unpaired = name in names and names[name] in an.infos
             rows.append([name, f"{rank:.2f}",
-                         fmt_div(s.mean, s.higher_is_better) if s else "baseline",
+                         fmt_div(s.mean, s.higher_is_better) if s
+                         else "no baseline" if unpaired else "baseline",
                          fmt_p(s.wilcoxon_p) if s else "—",
                          fmt_p(s.wilcoxon_holm) if s else "—"])  # fmt: skip
         f = res.friedman

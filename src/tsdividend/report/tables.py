@@ -84,12 +84,22 @@ VARIANT_FIELDS = ("tokenizer", "depth", "pretrain_data", "pretrain_size")
 
 
 def varying_fields(infos: dict[str, EncoderInfo]) -> list[str]:
-    """The variant fields that take more than one value among the pretrained encoders."""
-    return [f for f in VARIANT_FIELDS if len({getattr(i, f) for i in infos.values()}) > 1]
+    """The variant fields that take more than one value among the pretrained encoders (THE
+    encoder's; external encoders have none)."""
+    own = [i for i in infos.values() if not is_external(i)]
+    return [f for f in VARIANT_FIELDS if len({getattr(i, f) for i in own}) > 1]
+
+
+def is_external(info: EncoderInfo) -> bool:
+    """True for an encoder from the user's code (tokenizer ``external:<name>``)."""
+    return (info.tokenizer or "").startswith("external:")
 
 
 def encoder_label(info: EncoderInfo, fields: Sequence[str]) -> str:
-    """``objective`` plus the given variant fields, e.g. ``mae d4 synthetic``."""
+    """``objective`` plus the given variant fields, e.g. ``mae d4 synthetic``; an external
+    encoder (tokenizer ``external:<name>``) is its name alone."""
+    if is_external(info):
+        return info.objective
     parts = [info.objective]
     for f in fields:
         v = getattr(info, f)

@@ -22,8 +22,9 @@ from tsdividend.data import Dataset, load_dataset
 from tsdividend.encoder import EncoderConfig
 from tsdividend.results.row import BASELINE_OF
 from tsdividend.study.spec import StudySpec, resolve_datasets
-from tsdividend.tasks.base import EncoderUnderTest
+from tsdividend.tasks.base import EncoderLike, EncoderUnderTest
 from tsdividend.tasks.baselines import BASELINES, run_baseline
+from tsdividend.tasks.external import ExternalEncoder
 from tsdividend.tasks.registry import TASKS
 from tsdividend.train.launch import RESULT_FILE
 from tsdividend.train.trainer import TrainConfig, train
@@ -50,7 +51,8 @@ class EvalJob:
 
     ``init`` is "pretrained" (``encoder_dir`` is its folder and ``needs`` the pretraining key),
     "random"/"scratch" (``encoder_config`` gives the architecture) or "classical"
-    (``baseline`` names it).
+    (``baseline`` names it). An external encoder's cells (any init but classical) carry its
+    ``external = (name, factory)``.
     """
 
     cell: dict[str, Any]
@@ -62,6 +64,7 @@ class EvalJob:
     needs: str | None = None
     data_dir: str | None = None
     device: str = "auto"
+    external: tuple[str, str] | None = None
 
 
 def expand_grid(
@@ -117,6 +120,13 @@ def expand_grid(
             for init in BASELINE_OF.values():
                 eid = init if len(archs) == 1 else f"{init}-{tok}-d{depth}"
                 evals += cells(eid, seed, init=init, encoder_config=spec.encoder_config(tok, depth))
+    for entry in spec.encoders:
+        ext = ExternalEncoder(entry["name"], entry["factory"])
+        inits = ["pretrained", *(BASELINE_OF.values() if ext.has_baselines else ())]
+        for seed in spec.seeds:
+            for init in inits:
+                eid = ext.baseline(init).row_fields()["encoder_id"]
+                evals += cells(eid, seed, init=init, external=(ext.name, ext.factory))
     for name in spec.baselines:
         task = BASELINES.get(name).task
         if task not in spec.tasks:
@@ -186,7 +196,10 @@ def run_job(job: PretrainJob | EvalJob) -> Any:
         )
     else:
         eid = cell["encoder_id"]
-        if job.init == "pretrained":
+        encoder: EncoderLike
+        if job.external is not None:
+            encoder = ExternalEncoder(*job.external, init=job.init, encoder_id=eid)
+        elif job.init == "pretrained":
             encoder = EncoderUnderTest.from_arg(str(job.encoder_dir), encoder_id=eid)
         else:
             encoder = EncoderUnderTest(job.init, job.encoder_config or EncoderConfig(),

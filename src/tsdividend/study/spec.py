@@ -22,8 +22,9 @@ from tsdividend.config import ConfigError, check_int, load_toml, override
 from tsdividend.data import list_datasets, resolve_data_dir
 from tsdividend.encoder import EncoderConfig
 from tsdividend.objectives import OBJECTIVES
-from tsdividend.results.row import STUDY_REGIMES
+from tsdividend.results.row import BASELINE_OF, STUDY_REGIMES
 from tsdividend.tasks.baselines import BASELINES
+from tsdividend.tasks.external import load_factory
 from tsdividend.tasks.registry import TASKS
 from tsdividend.tokenizer import TOKENIZERS
 from tsdividend.train.sources import SOURCES
@@ -103,6 +104,10 @@ class StudySpec:
         objective_optim: objective -> fields of its ``OptimConfig`` over ``train``'s (e.g. the
             seed paper's per-objective learning rates).
         eval: task -> fields of its ``<Task>Config`` (``regime`` is set by the grid).
+        encoders: external encoders evaluated beside the objectives (TOML ``[[encoders]]``
+            tables with ``name`` and ``factory = "pkg.module:factory"``;
+            :mod:`tsdividend.tasks.external`): every task, dataset, regime and seed of the grid,
+            plus their own random / scratch baselines when the factory takes ``pretrained``.
     """
 
     name: str
@@ -123,6 +128,7 @@ class StudySpec:
     objective_options: dict[str, Any] = field(default_factory=dict)
     objective_optim: dict[str, Any] = field(default_factory=dict)
     eval: dict[str, Any] = field(default_factory=dict)
+    encoders: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -159,6 +165,7 @@ class StudySpec:
                         f"{list(self.objectives)} with a table value"
                     )
         check_int("nproc_per_node", self.nproc_per_node, 1)
+        self._check_encoders()
         self._check_train_table()
         for objective in self.objectives:  # every cell resolves now, not mid-study
             for tok in self.tokenizers:
@@ -168,6 +175,25 @@ class StudySpec:
         for task in dict.fromkeys([*self.tasks, *self.eval]):
             for regime in TASKS.get(task).regimes:
                 self.eval_config(task, regime)  # validates the overrides now, not mid-study
+
+    def _check_encoders(self) -> None:
+        taken = {*self.objectives, *self.baselines, *BASELINE_OF.values()}
+        for i, entry in enumerate(self.encoders):
+            where = f"encoders[{i}]"
+            if not isinstance(entry, dict) or set(entry) != {"name", "factory"}:
+                raise ConfigError(f"{where} must be a table with exactly the keys name and "
+                                  f"factory, got {entry!r}")  # fmt: skip
+            name = entry["name"]
+            if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+                raise ConfigError(f"{where}.name must be one non-empty word, got {name!r}")
+            if name in taken:
+                raise ConfigError(f"{where}.name {name!r} is already an objective, baseline "
+                                  "or another encoder of the study")  # fmt: skip
+            taken.add(name)
+            try:
+                load_factory(str(entry["factory"]))
+            except ValueError as e:
+                raise ConfigError(f"{where}.factory: {e}") from None
 
     def _check_train_table(self) -> None:
         if not isinstance(self.train, dict):

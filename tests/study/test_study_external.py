@@ -1,0 +1,63 @@
+"""External encoders (``[[encoders]]``) inside a study: rows, baselines, report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tsdividend.config import ConfigError, from_dict
+from tsdividend.report import build_report
+from tsdividend.results.store import ResultStore
+from tsdividend.study import StudySpec, run_study
+
+MODELS = Path(__file__).parents[1] / "tasks"  # external_models.py: the user's own code
+
+SPEC = {
+    "name": "ext",
+    "objectives": ["mae"],
+    "tasks": ["classification", "forecasting"],
+    "datasets": {"classification": ["ucr/GunPoint"], "forecasting": ["forecast/ILI"]},
+    "depths": [1],
+    "regimes": ["probe"],
+    "train": {"steps": 4, "batch_size": 8, "data": {"context": 64},
+              "encoder": {"d_model": 16, "n_heads": 2}, "checkpoint_every": 2, "device": "cpu"},
+    "eval": {"classification": {"shots": [], "c_grid": [1.0]},
+             "forecasting": {"horizons": [24], "max_train_windows": 200}},
+    "encoders": [{"name": "conv", "factory": "external_models:conv"},
+                 {"name": "moments", "factory": "external_models:moments"}],
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def models_on_path(monkeypatch):
+    monkeypatch.syspath_prepend(str(MODELS))
+    yield
+    sys.modules.pop("external_models", None)
+
+
+def test_spec_checks_encoder_tables() -> None:
+    with pytest.raises(ConfigError, match=r"encoders\[0\] must be a table"):
+        from_dict(StudySpec, {**SPEC, "encoders": [{"name": "conv"}]})
+    with pytest.raises(ConfigError, match=r"encoders\[1\].name 'conv' is already"):
+        from_dict(StudySpec, {**SPEC, "encoders": [SPEC["encoders"][0]] * 2})
+    with pytest.raises(ConfigError, match=r"encoders\[0\].name 'mae' is already"):
+        from_dict(StudySpec, {**SPEC, "encoders": [{"name": "mae", "factory": "x:y"}]})
+    with pytest.raises(ConfigError, match=r"encoders\[0\].factory: .*cannot import"):
+        from_dict(StudySpec, {**SPEC, "encoders": [{"name": "e", "factory": "no_mod_xyz:f"}]})
+
+
+def test_external_encoders_are_evaluated_beside_the_objectives(tmp_path: Path) -> None:
+    store = run_study(from_dict(StudySpec, SPEC), tmp_path, progress=False, strict=True)
+    with ResultStore(store) as s:
+        rows = s.rows()
+    ids = {r.encoder_id for r in rows}
+    # conv takes `pretrained`, so it brings its own random baseline; moments does not
+    assert {"conv", "conv/random", "moments", "random"} <= ids and "moments/random" not in ids
+    for eid in ("conv", "conv/random", "moments"):
+        assert {r.task for r in rows if r.encoder_id == eid} == {"classification", "forecasting"}
+    assert {r.tokenizer for r in rows if r.encoder_id.startswith("conv")} == {"external:conv"}
+    report = build_report(tmp_path, n_boot=50)
+    text = Path(report["markdown"]).read_text()
+    assert "conv" in text and "moments" in text and "mae" in text

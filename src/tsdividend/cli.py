@@ -154,8 +154,10 @@ def evaluate(
     ] = None,
     encoder: Annotated[
         str | None,
-        typer.Option(help="External encoder python:pkg.module:factory (with --checkpoint "
-                     "random|scratch: its random-init baseline)."),
+        typer.Option(
+            help="External encoder python:pkg.module:factory (with --checkpoint "
+            "random|scratch: its random-init baseline)."
+        ),
     ] = None,
     regime: Annotated[str, typer.Option(help="probe | finetune")] = "probe",
     seed: Annotated[int, typer.Option(help="Seed of the stochastic parts.")] = 0,

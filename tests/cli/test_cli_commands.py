@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -101,6 +102,28 @@ def test_evaluate_rejects_bad_task_and_architecture_flags_on_checkpoints(tmp_pat
     res = runner.invoke(app, ["evaluate", "--checkpoint", str(tmp_path), "--task", "clustering",
                               "--dataset", "ucr/GunPoint"])  # fmt: skip
     assert res.exit_code == 2 and "encoder.json" in res.output
+
+
+def test_evaluate_an_external_encoder_and_its_baseline(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "tasks"))  # the user's code
+    ref = "python:external_models:conv"
+    base = ["evaluate", "--task", "clustering", "--dataset", "ucr/GunPoint", "--json"]
+    res = runner.invoke(app, [*base, "--encoder", ref, "--data-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    rows = _json_lines(res.stdout)
+    assert {(r["encoder_id"], r["init"], r["tokenizer"]) for r in rows} == {
+        ("conv", "pretrained", "external:conv")
+    }
+    res = runner.invoke(app, [*base, "--encoder", ref, "--checkpoint", "random"])
+    assert res.exit_code == 0 and {r["encoder_id"] for r in _json_lines(res.stdout)} == {
+        "conv/random"
+    }
+    res = runner.invoke(app, [*base, "--encoder", ref, "--depth", "2"])
+    assert res.exit_code == 2 and "carries its own architecture" in res.output
+    res = runner.invoke(app, [*base, "--encoder", "python:no_such_mod_xyz:f"])
+    assert res.exit_code == 2 and "cannot import 'no_such_mod_xyz'" in res.output
+    res = runner.invoke(app, base)
+    assert res.exit_code == 2 and "--encoder python:pkg.module:factory" in res.output
 
 
 def test_baseline_minirocket_runs_from_the_cli(tmp_path):

@@ -33,7 +33,7 @@ class ConvEncoder(nn.Module):
 
 
 def conv(seed: int = 0, pretrained: bool = True) -> ConvEncoder:
-    """"Pretrained" = fixed weights (seed 1234), else a random init drawn from ``seed``."""
+    """ "Pretrained" = fixed weights (seed 1234), else a random init drawn from ``seed``."""
     return ConvEncoder(generator=torch.Generator().manual_seed(1234 if pretrained else seed))
 
 
@@ -59,3 +59,17 @@ def moments() -> Moments:
 
 def not_an_encoder() -> object:
     return object()
+
+
+class Recorder(Moments):
+    """Moments that records what ``fit`` saw (the probes fit on the train split only)."""
+
+    fitted: list[int] = []
+
+    def fit(self, X: np.ndarray, mask: np.ndarray | None = None) -> Recorder:
+        Recorder.fitted.append(len(X))
+        return self
+
+
+def recorder() -> Recorder:
+    return Recorder()

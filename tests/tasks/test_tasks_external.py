@@ -118,8 +118,13 @@ def test_window_tokens_adapter_shapes() -> None:
 def test_forecasting_probe_and_finetune_of_an_external_encoder() -> None:
     t = np.arange(800)
     X = np.stack([np.sin(2 * np.pi * t / 24 + c) for c in range(2)]).astype(np.float32)[None]
-    ds = Dataset(name="synthetic/sine", task="forecasting", X=X, mask=np.ones(X.shape, bool),
-                 time_splits={"train": (0, 480), "val": (480, 640), "test": (640, 800)})
+    ds = Dataset(
+        name="synthetic/sine",
+        task="forecasting",
+        X=X,
+        mask=np.ones(X.shape, bool),
+        time_splits={"train": (0, 480), "val": (480, 640), "test": (640, 800)},
+    )
     cfg = ForecastingConfig(lookback=64, horizons=(16,), train_stride=2, val_stride=2)
     probe = {r.metric: r.value for r in evaluate_forecasting(conv(), ds, cfg, 0, device="cpu")}
     assert 0.0 < probe["mse@16"] < 0.5  # a sine is predictable from its window's embedding
@@ -138,3 +143,22 @@ def test_anomaly_probe_and_finetune_of_an_external_encoder() -> None:
                              finetune_eval_every=2, finetune_batch_sizes=(32,))  # fmt: skip
     rows = evaluate_anomaly(conv("scratch"), data, ft, 0, device="cpu")
     assert len(rows) == 10 and {r.init for r in rows} == {"scratch"}
+
+
+def test_fit_hook_sees_the_train_split_only() -> None:
+    from external_models import Recorder
+
+    ds = two_frequencies()
+    Recorder.fitted.clear()
+    enc = ExternalEncoder.from_ref("python:external_models:recorder")
+    evaluate_classification(enc, ds, ClassificationConfig(shots=()), 0, device="cpu")
+    assert Recorder.fitted == [len(ds.splits["train"])]
+
+
+def test_minirocket_features_run_through_the_probe() -> None:
+    enc = ExternalEncoder.from_ref("python:tsdividend.tasks.baselines.minirocket:"
+                                   "minirocket_features")  # fmt: skip
+    rows = evaluate_classification(enc, load_dataset("ucr/GunPoint"),
+                                   ClassificationConfig(shots=()), 0, device="cpu")  # fmt: skip
+    acc = [r for r in rows if r.metric == "accuracy"][0]
+    assert acc.encoder_id == "minirocket_features" and acc.value > 0.9

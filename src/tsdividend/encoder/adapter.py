@@ -51,8 +51,8 @@ class WindowTokens(nn.Module):
         if not callable(getattr(model, "embed", None)):
             raise TypeError(f"{type(model).__name__} has no embed(X, mask) method; an external "
                             "encoder must provide one")  # fmt: skip
-        self.model = model if isinstance(model, nn.Module) else None
-        self._frozen = None if isinstance(model, nn.Module) else model
+        self.model: Any = model if isinstance(model, nn.Module) else None
+        self._frozen: Any = None if isinstance(model, nn.Module) else model
         self._widths: dict[int, int] = {}
 
     @property

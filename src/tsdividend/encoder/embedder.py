@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 
 from tsdividend.config import from_dict
 from tsdividend.device import pick_device
+from tsdividend.encoder.adapter import TokenEncoder
 from tsdividend.encoder.transformer import Encoder, EncoderConfig
 
 ENCODER_WEIGHTS = "encoder.safetensors"
@@ -38,7 +39,7 @@ class Embedder:
 
     def __init__(
         self,
-        encoder: Encoder,
+        encoder: TokenEncoder,
         device: str = "auto",
         batch_size: int = 256,
         meta: dict[str, Any] | None = None,
@@ -51,13 +52,15 @@ class Embedder:
         self.meta = dict(meta or {})
 
     @property
-    def config(self) -> EncoderConfig:
-        return self.encoder.config
+    def config(self) -> EncoderConfig | None:
+        """THE encoder's config (None for an external model)."""
+        return self.encoder.config if isinstance(self.encoder, Encoder) else None
 
     @property
-    def max_length(self) -> int:
-        """Longest series (steps) one pass takes: ``(max_tokens - 1) * stride + patch_len``;
-        longer series are windowed by the caller (:func:`tsdividend.tasks.probe.embed_series`)."""
+    def max_length(self) -> int | None:
+        """Longest series (steps) one pass takes (THE encoder: ``(max_tokens - 1) * stride +
+        patch_len``; None: any); longer series are windowed by the caller
+        (:func:`tsdividend.tasks.probe.embed_series`)."""
         return self.encoder.max_length
 
     def embed(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:

@@ -29,6 +29,7 @@ import torch
 from tsdividend import __version__
 from tsdividend.config import config_hash, to_dict
 from tsdividend.encoder import Encoder, EncoderConfig
+from tsdividend.encoder.adapter import TokenEncoder
 from tsdividend.encoder.embedder import ENCODER_META, Embedder, load_weights, read_meta
 from tsdividend.results.row import BASELINE_OF
 
@@ -68,7 +69,7 @@ class Embeds(Identified, Protocol):
 class Builds(Identified, Protocol):
     """What a fine-tune (or a token-level probe) takes: a fresh encoder module per seed."""
 
-    def build(self, seed: int) -> Encoder: ...
+    def build(self, seed: int) -> TokenEncoder: ...
 
 
 class EncoderLike(Embeds, Builds, Protocol):

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from tsdividend import __version__
@@ -32,7 +33,7 @@ from tsdividend.config import config_hash
 from tsdividend.encoder.adapter import TOKEN_METHODS, TokenEncoder, WindowTokens
 from tsdividend.encoder.embedder import Embedder
 
-__all__ = ["EXTERNAL_PREFIX", "ExternalEncoder", "load_factory"]
+__all__ = ["EXTERNAL_PREFIX", "ExternalEncoder", "FrozenEmbedder", "load_factory"]
 
 EXTERNAL_PREFIX = "python:"
 
@@ -66,6 +67,25 @@ def _parameters(fn: Callable[..., Any]) -> set[str]:
         return set(inspect.signature(fn).parameters)
     except (TypeError, ValueError):  # builtins without a signature take no keywords here
         return set()
+
+
+class FrozenEmbedder:
+    """A NumPy embedder (not a module) for the probes: its ``embed`` output checked and cast to
+    float32, its optional ``fit(X, mask)`` (unsupervised, on the training split) and
+    ``max_length`` passed through."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.max_length: int | None = getattr(model, "max_length", None)
+        if callable(getattr(model, "fit", None)):
+            self.fit = model.fit
+
+    def embed(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        Z = np.asarray(self.model.embed(X, mask), np.float32)
+        if Z.ndim != 2 or Z.shape[0] != len(X):
+            raise ValueError(f"{type(self.model).__name__}.embed of {len(X)} series returned "
+                             f"shape {Z.shape}, expected ({len(X)}, D)")  # fmt: skip
+        return Z
 
 
 @dataclass(frozen=True)
@@ -136,7 +156,10 @@ class ExternalEncoder:
     def build(self, seed: int) -> TokenEncoder:
         """A fresh model: as is when it has THE encoder's token interface, else adapted one
         token per window (train mode for random/scratch, as the factory left it otherwise)."""
-        model = self.make(seed)
+        return self._tokens(self.make(seed))
+
+    @staticmethod
+    def _tokens(model: Any) -> TokenEncoder:
         if isinstance(model, nn.Module) and all(hasattr(model, m) for m in TOKEN_METHODS):
             return model  # type: ignore[return-value]
         return WindowTokens(model)
@@ -148,9 +171,16 @@ class ExternalEncoder:
         model = self.make(0)
         return isinstance(model, nn.Module) and any(p.requires_grad for p in model.parameters())
 
-    def embedder(self, seed: int, device: str = "auto", batch_size: int = 256) -> Embedder:
-        """The frozen model as an :class:`Embedder` (NumPy in and out, eval mode, batches)."""
-        return Embedder(self.build(seed), device=device, batch_size=batch_size,
+    def embedder(
+        self, seed: int, device: str = "auto", batch_size: int = 256
+    ) -> Embedder | FrozenEmbedder:
+        """The frozen model for the probes: a module as an :class:`Embedder` (NumPy in and out,
+        eval mode, batches), any other object as a :class:`FrozenEmbedder`."""
+        model = self.make(seed)
+        if not isinstance(model, nn.Module):
+            return FrozenEmbedder(model)
+        module = self._tokens(model)
+        return Embedder(module, device=device, batch_size=batch_size,
                         meta={"objective": self.name, "factory": self.factory})  # fmt: skip
 
     def cache_key(self, seed: int) -> tuple:

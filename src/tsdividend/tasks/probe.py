@@ -170,9 +170,18 @@ def embed_dataset(
     encoder: Embeds, seed: int, dataset: Dataset, *,
     device: str = "auto", batch_size: int = 256,
 ) -> Embeddings:  # fmt: skip
-    """Embed every series of ``dataset`` with the frozen encoder (init ``seed`` when random)."""
+    """Embed every series of ``dataset`` with the frozen encoder (init ``seed`` when random).
+
+    An embedder with a ``fit(X, mask)`` method (a feature extractor with data-dependent
+    parameters, e.g. MiniRocket's biases) is fitted first on the ``train`` split's series only,
+    without labels (every series when the dataset has no split).
+    """
     start = time.perf_counter()
     embedder = encoder.embedder(seed, device=device, batch_size=batch_size)
+    fit = getattr(embedder, "fit", None)
+    if callable(fit):
+        idx = dataset.splits.get("train", np.arange(len(dataset.X)))
+        fit(dataset.X[idx], dataset.mask[idx])
     Z = embed_series(embedder, dataset.X, dataset.mask, embedder.max_length)
     return Embeddings(Z, time.perf_counter() - start)
 

@@ -14,8 +14,7 @@ import numpy as np
 import torch
 
 from tsdividend.data.dataset import Dataset
-from tsdividend.encoder.adapter import TokenEncoder
-from tsdividend.encoder.adapter import module_device
+from tsdividend.encoder.adapter import TokenEncoder, module_device
 from tsdividend.tasks.anomaly.config import AnomalyConfig
 
 

@@ -110,3 +110,44 @@ def minirocket(
         "n_test": len(test),
     }
     return values, extra
+
+
+class MiniRocketFeatures:
+    """MiniRocket as an embedder, so the classical reference also runs through the encoders'
+    probes (``--encoder python:tsdividend.tasks.baselines.minirocket:minirocket_features``).
+
+    ``fit`` sets the kernels' dilations and biases from the training series (unsupervised:
+    quantiles of convolution outputs; the probes call it on the train split only); ``embed``
+    returns the PPV features, unobserved steps held as in :func:`fill_unobserved`.
+    """
+
+    max_length = None
+
+    def __init__(self, cfg: MiniRocketConfig = MiniRocketConfig(), seed: int = 0) -> None:
+        self.cfg, self.seed = cfg, seed
+        self._transform: MiniRocket | None = None
+
+    def fit(self, X: np.ndarray, mask: np.ndarray | None = None) -> MiniRocketFeatures:
+        X = np.asarray(X)
+        if X.ndim != 3 or X.shape[-1] < MIN_LENGTH:
+            raise ValueError(f"MiniRocket needs (N, C, T) series of >= {MIN_LENGTH} steps, got "
+                             f"shape {X.shape}")  # fmt: skip
+        m = np.isfinite(X) if mask is None else np.asarray(mask, bool) & np.isfinite(X)
+        self._transform = MiniRocket(n_kernels=self.cfg.n_kernels,
+                                     max_dilations_per_kernel=self.cfg.max_dilations_per_kernel,
+                                     n_jobs=1, random_state=self.seed)  # fmt: skip
+        self._transform.fit(fill_unobserved(X, m))
+        return self
+
+    def embed(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """(N, C, T) -> float32 (N, n_kernels) features (call :meth:`fit` first)."""
+        if self._transform is None:
+            raise ValueError("MiniRocketFeatures.embed before fit: fit it on training series")
+        X = np.asarray(X)
+        m = np.isfinite(X) if mask is None else np.asarray(mask, bool) & np.isfinite(X)
+        return np.asarray(self._transform.transform(fill_unobserved(X, m)), np.float32)
+
+
+def minirocket_features(seed: int = 0) -> MiniRocketFeatures:
+    """The external-encoder factory of MiniRocket's features (default settings)."""
+    return MiniRocketFeatures(MiniRocketConfig(), seed)

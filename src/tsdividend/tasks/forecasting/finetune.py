@@ -13,8 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from tsdividend.encoder.adapter import TokenEncoder
-from tsdividend.encoder.adapter import module_device
+from tsdividend.encoder.adapter import TokenEncoder, module_device
 from tsdividend.tasks.base import Builds
 from tsdividend.tasks.finetune import Run, StepBudget, adamw, train_by_steps
 from tsdividend.tasks.forecasting.config import ForecastingConfig

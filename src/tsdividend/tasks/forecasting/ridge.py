@@ -13,8 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from tsdividend.encoder.adapter import TokenEncoder
-from tsdividend.encoder.adapter import module_device
+from tsdividend.encoder.adapter import TokenEncoder, module_device
 from tsdividend.tasks.forecasting.windows import gather
 from tsdividend.tokenizer import instance_stats
 

@@ -17,7 +17,7 @@ from tsdividend.data.catalog import (
     load_dataset,
     resolve_data_dir,
 )
-from tsdividend.data.convert import from_numpy, from_pandas
+from tsdividend.data.convert import from_numpy, from_pandas, to_collection
 from tsdividend.data.dataset import TASKS, DataError, Dataset
 from tsdividend.data.download import fetch
 from tsdividend.data.sampler import WindowSampler
@@ -32,6 +32,7 @@ __all__ = [
     "fetch",
     "from_numpy",
     "from_pandas",
+    "to_collection",
     "list_datasets",
     "load_dataset",
     "resolve_data_dir",

@@ -21,8 +21,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
-from tsdividend.data.dataset import TASKS, DataError, Dataset, check_series, to_masked
+from tsdividend.data.dataset import (
+    TASKS,
+    DataError,
+    Dataset,
+    DataTypeError,
+    check_series,
+    to_masked,
+)
 
 
 def canonical_label(label: object) -> str:
@@ -97,6 +105,74 @@ def from_numpy(
     elif arr.ndim == 2:
         values = values[:, None, :]
     return _build(values, y, name=name, task=task, min_length=min_length, source="<array>")
+
+
+def to_collection(
+    X: object, *, id_col: str | None = None, time_col: str | None = None, name: str = "X",
+    min_length: int = 16,
+) -> Dataset:  # fmt: skip
+    """An unlabelled ``Dataset`` from any collection of series users hold.
+
+    Accepts NumPy ``(N, T)`` / ``(N, C, T)`` arrays (NaN = missing), a list or tuple of
+    ``(T_i,)`` or ``(C, T_i)`` arrays of any lengths (aeon's unequal-length collections; shorter
+    series are right-padded, mask False), and pandas DataFrames (wide: one row per series; long:
+    ``id_col`` / ``time_col``, as :func:`from_pandas`).
+
+    Raises:
+        DataError: naming the problem: complex, datetime or non-numeric values, an empty
+            collection, items of different channel counts (naming the item), a rank that is not
+            a collection of series (a single 1-D series is refused: wrap it as ``[x]``).
+    """
+    if sparse.issparse(X):
+        raise DataError(f"{name} is a sparse matrix; sparse input is not supported (series "
+                        "are dense: use X.toarray())")  # fmt: skip
+    if isinstance(X, pd.DataFrame):
+        if X.empty:
+            raise DataError(f"{name}: the DataFrame is empty")
+        return from_pandas(X, id_col=id_col, time_col=time_col, name=name, min_length=min_length)
+    if isinstance(X, (list, tuple)):
+        if not X:
+            raise DataError(f"{name}: the collection is empty")
+        items = [_checked_array(x, f"{name}[{i}]") for i, x in enumerate(X)]
+        items = [x[None] if x.ndim == 1 else x for x in items]
+        for i, x in enumerate(items):
+            if x.ndim != 2:
+                raise DataError(f"{name}[{i}] has shape {x.shape}; each series must be (T,) or "
+                                "(C, T)")  # fmt: skip
+            if x.shape[0] != items[0].shape[0]:
+                raise DataError(f"{name}[{i}] has {x.shape[0]} channels, {name}[0] has "
+                                f"{items[0].shape[0]}")  # fmt: skip
+        t = max(x.shape[1] for x in items)
+        values = np.full((len(items), items[0].shape[0], t), np.nan)
+        for i, x in enumerate(items):
+            values[i, :, : x.shape[1]] = x
+        return from_numpy(values, name=name, min_length=min_length)
+    arr = _checked_array(X, name)
+    if arr.ndim not in (2, 3):
+        raise DataError(f"{name} has shape {arr.shape}; expected a collection of series: (N, T), "
+                        "(N, C, T), a list of (T,) / (C, T) arrays or a DataFrame. Reshape your "
+                        "data: x[None] is one series")  # fmt: skip
+    if arr.size == 0:
+        raise DataError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+                        "required: no value to embed")  # fmt: skip
+    return from_numpy(arr, name=name, min_length=min_length)
+
+
+def _checked_array(x: object, name: str) -> np.ndarray:
+    """``np.asarray(x)``, refusing what would be silently wrong as float values."""
+    arr = np.asarray(x)
+    if np.iscomplexobj(arr):
+        raise DataError(f"{name} holds complex values: Complex data not supported (take .real "
+                        "or np.abs explicitly)")  # fmt: skip
+    if arr.dtype.kind in "mM":
+        raise DataError(f"{name} holds datetimes ({arr.dtype}); give the values, not the time "
+                        "stamps")  # fmt: skip
+    if arr.dtype.kind in "USO" and arr.size:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as e:
+            raise DataTypeError(f"{name} holds non-numeric values ({arr.dtype}): {e}") from None
+    return arr
 
 
 def from_pandas(

@@ -32,6 +32,11 @@ class DataError(ValueError):
     """Bad input data or an unusable dataset name; the message names the file, row and value."""
 
 
+class DataTypeError(DataError, TypeError):
+    """Values of a type that is not a number (strings, objects): a :class:`DataError` that is
+    also a ``TypeError``, as NumPy and scikit-learn raise for them."""
+
+
 @dataclass(eq=False, repr=False)
 class Dataset:
     """A set of N series with C channels and T time steps, plus labels and splits.

@@ -38,8 +38,8 @@ from threadpoolctl import threadpool_limits
 from tsdividend.tasks.classification_config import C_GRID, CLASSIFIERS
 
 __all__ = ["C_GRID", "CLASSIFIERS", "MAX_FOLDS", "TS2VEC_C_GRID", "TS2VEC_MAX_SAMPLES", "ProbeFit",
-           "canonical_order", "few_shot_indices", "fit_few_shot", "fit_probe",
-           "make_classifier"]  # fmt: skip
+           "TrainedProbe", "canonical_order", "few_shot_indices", "fit_few_shot", "fit_probe",
+           "make_classifier", "train_probe"]  # fmt: skip
 # TS2Vec's fit_svm grid: the same powers of ten plus C = inf (a hard-margin SVM).
 TS2VEC_C_GRID = (*C_GRID, float("inf"))
 TS2VEC_MAX_SAMPLES = 10_000  # TS2Vec searches (and fits) on a stratified subsample beyond this
@@ -174,6 +174,79 @@ def _cv_select(
     return float(grid[best]), float(means[best])
 
 
+@dataclass
+class TrainedProbe:
+    """A probe fitted by :func:`train_probe`, reusable on new features (the estimators' model).
+
+    Attributes:
+        model: the fitted pipeline (None when training had one class).
+        constant: that one class id (None otherwise).
+        C, cv_score, cv_folds, cv_repeats, selection, n_fit: as in :class:`ProbeFit`.
+    """
+
+    model: Pipeline | None
+    constant: int | None
+    C: float
+    cv_score: float
+    cv_folds: int
+    cv_repeats: int
+    selection: str
+    n_fit: int
+
+    def predict(self, Z: np.ndarray) -> np.ndarray:
+        """(N, F) features -> (N,) class ids."""
+        if self.model is None:
+            return np.full(len(Z), self.constant, dtype=np.int64)
+        return self.model.predict(Z)
+
+    def predict_proba(self, Z: np.ndarray) -> np.ndarray:
+        """(N, F) -> (N, classes) probabilities (logistic only; one class: all ones)."""
+        if self.model is None:
+            return np.ones((len(Z), 1))
+        if not hasattr(self.model, "predict_proba"):
+            raise ValueError("predict_proba needs the logistic probe (the SVMs give no "
+                             "probabilities)")  # fmt: skip
+        return self.model.predict_proba(Z)
+
+    def outcome(self, Z_test: np.ndarray) -> ProbeFit:
+        """The test predictions (read once) with the selection's record."""
+        return ProbeFit(self.predict(Z_test), self.C, self.cv_score, self.cv_folds,
+                        self.cv_repeats, self.selection, self.n_fit)  # fmt: skip
+
+
+def train_probe(
+    Z_train: np.ndarray, y_train: np.ndarray, *, classifier: str = "logistic",
+    grid: tuple[float, ...] = C_GRID, max_folds: int = MAX_FOLDS, repeats: int = 1,
+    seed: int = 0, fixed_C: float = 1.0, max_iter: int = 2000,
+) -> TrainedProbe:  # fmt: skip
+    """Choose C by stratified k-fold CV on TRAIN and refit on all of train (see
+    :func:`fit_probe`, which predicts a test set with the result)."""
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f"classifier {classifier!r} unknown; valid: {list(CLASSIFIERS)}")
+    if max_folds < 2 or repeats < 1:
+        raise ValueError(f"need max_folds >= 2 and repeats >= 1, got {max_folds}, {repeats}")
+    order = canonical_order(Z_train, y_train)
+    Z, y = np.asarray(Z_train)[order], np.asarray(y_train)[order]
+    classes, counts = np.unique(y, return_counts=True)
+    if classes.size < 2:
+        return TrainedProbe(None, int(y[0]), float("nan"), float("nan"), 0, 0, "constant",
+                            int(y.size))  # fmt: skip
+    if classifier == "ts2vec":
+        if y.size // classes.size < 5 or y.size < 50:
+            return _final(classifier, float("inf"), max_iter, Z, y, float("nan"), 0, 0)
+        if y.size > TS2VEC_MAX_SAMPLES:
+            keep, _ = train_test_split(np.arange(y.size), train_size=TS2VEC_MAX_SAMPLES,
+                                       random_state=seed, stratify=y)  # fmt: skip
+            Z, y = Z[np.sort(keep)], y[np.sort(keep)]
+        folds, repeats, grid = 5, 1, TS2VEC_C_GRID
+    else:
+        folds = min(max_folds, int(counts.min()))
+        if folds < 2:
+            return _final(classifier, fixed_C, max_iter, Z, y, float("nan"), 0, 0)
+    C, score = _cv_select(classifier, grid, max_iter, Z, y, folds, repeats, seed)
+    return _final(classifier, C, max_iter, Z, y, score, folds, repeats)
+
+
 def fit_probe(
     Z_train: np.ndarray, y_train: np.ndarray, Z_test: np.ndarray, *, classifier: str = "logistic",
     grid: tuple[float, ...] = C_GRID, max_folds: int = MAX_FOLDS, repeats: int = 1,
@@ -197,41 +270,23 @@ def fit_probe(
     Returns:
         A :class:`ProbeFit`.
     """
-    if classifier not in CLASSIFIERS:
-        raise ValueError(f"classifier {classifier!r} unknown; valid: {list(CLASSIFIERS)}")
-    if max_folds < 2 or repeats < 1:
-        raise ValueError(f"need max_folds >= 2 and repeats >= 1, got {max_folds}, {repeats}")
-    order = canonical_order(Z_train, y_train)
-    Z, y = np.asarray(Z_train)[order], np.asarray(y_train)[order]
-    classes, counts = np.unique(y, return_counts=True)
-    if classes.size < 2:
-        pred = np.full(len(Z_test), y[0], dtype=y.dtype)
-        return ProbeFit(pred, float("nan"), float("nan"), 0, 0, "constant", int(y.size))
-    if classifier == "ts2vec":
-        if y.size // classes.size < 5 or y.size < 50:
-            return _final(classifier, float("inf"), max_iter, Z, y, Z_test, float("nan"), 0, 0)
-        if y.size > TS2VEC_MAX_SAMPLES:
-            keep, _ = train_test_split(np.arange(y.size), train_size=TS2VEC_MAX_SAMPLES,
-                                       random_state=seed, stratify=y)  # fmt: skip
-            Z, y = Z[np.sort(keep)], y[np.sort(keep)]
-        folds, repeats, grid = 5, 1, TS2VEC_C_GRID
-    else:
-        folds = min(max_folds, int(counts.min()))
-        if folds < 2:
-            return _final(classifier, fixed_C, max_iter, Z, y, Z_test, float("nan"), 0, 0)
-    C, score = _cv_select(classifier, grid, max_iter, Z, y, folds, repeats, seed)
-    return _final(classifier, C, max_iter, Z, y, Z_test, score, folds, repeats)
+    probe = train_probe(Z_train, y_train, classifier=classifier, grid=grid, max_folds=max_folds,
+                        repeats=repeats, seed=seed, fixed_C=fixed_C, max_iter=max_iter)  # fmt: skip
+    if probe.model is None:  # one class: keep its label dtype
+        pred = np.full(len(Z_test), np.asarray(y_train)[0], dtype=np.asarray(y_train).dtype)
+        return ProbeFit(pred, probe.C, probe.cv_score, 0, 0, "constant", probe.n_fit)
+    return probe.outcome(Z_test)
 
 
 def _final(
-    kind: str, C: float, max_iter: int, Z: np.ndarray, y: np.ndarray, Z_test: np.ndarray,
+    kind: str, C: float, max_iter: int, Z: np.ndarray, y: np.ndarray,
     score: float, folds: int, repeats: int,
-) -> ProbeFit:  # fmt: skip
-    """Fit with the chosen C on (Z, y) and predict the test features once."""
+) -> TrainedProbe:  # fmt: skip
+    """Fit with the chosen C on (Z, y)."""
     model = make_classifier(kind, C, max_iter)
     quiet_fit(model, Z, y)
-    return ProbeFit(model.predict(Z_test), C, score, folds, repeats, "cv" if folds else "fixed",
-                    int(y.size))  # fmt: skip
+    return TrainedProbe(model, None, C, score, folds, repeats, "cv" if folds else "fixed",
+                        int(y.size))  # fmt: skip
 
 
 def few_shot_indices(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

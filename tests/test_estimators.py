@@ -119,3 +119,81 @@ def test_unequal_lengths_and_pandas_inputs() -> None:
 def test_bad_inputs_are_named(X, match) -> None:
     with pytest.raises(DataError, match=match):
         to_collection(X)
+
+
+@pytest.mark.parametrize(("encoder", "regime"), [("random", "probe"), ("random", "finetune"),
+                                                 (CONV, "probe"), (CONV, "finetune")])  # fmt: skip
+def test_classifier_round_trip_predicts_the_same(gunpoint, tmp_path, encoder, regime) -> None:
+    train, test = gunpoint
+    arch = TINY if encoder == "random" else None
+    clf = EncoderClassifier(encoder, regime=regime, architecture=arch, steps=6)
+    clf.fit(train.X, np.array(["x", "y"])[train.y])
+    folder = clf.save_pretrained(tmp_path / "clf")
+    assert {p.name for p in folder.iterdir()} >= {"config.json", "model.safetensors", "README.md"}
+    back = EncoderClassifier.from_pretrained(folder)
+    assert (back.predict(test.X) == clf.predict(test.X)).all()
+    assert np.allclose(back.predict_proba(test.X), clf.predict_proba(test.X), atol=1e-6)
+    assert not list(folder.glob("*.pkl")) and not list(folder.glob("*.pt"))
+
+
+def test_transformer_round_trip_and_the_saved_folder_everywhere(gunpoint, tmp_path) -> None:
+    from tsdividend.api import evaluate
+
+    train, _ = gunpoint
+    est = EncoderTransformer(architecture=TINY, seed=3).fit(train.X)
+    folder = est.save_pretrained(tmp_path / "enc")
+    again = EncoderTransformer.from_pretrained(folder)
+    assert np.array_equal(again.transform(train.X), est.transform(train.X))
+    rows = evaluate(folder, "clustering", "ucr/GunPoint")  # the CLI's --checkpoint FOLDER
+    assert rows and {r.init for r in rows} == {"pretrained"}
+    card = (folder / "README.md").read_text()
+    assert "depth 1, d_model 16" in card and "loading never unpickles" in card
+
+
+def test_external_weights_round_trip_and_mismatch(tmp_path, gunpoint) -> None:
+    from tsdividend.pretrained import load_pretrained, save_encoder
+    from tsdividend.tasks.external import ExternalEncoder
+
+    train, _ = gunpoint
+    enc = ExternalEncoder.from_ref(CONV, "random")  # a random init: weights differ from conv()
+    folder = save_encoder(enc, tmp_path / "ext", seed=5)
+    back = load_pretrained(folder)
+    assert isinstance(back, ExternalEncoder) and back.weights is not None
+    z0 = enc.embedder(5, device="cpu").embed(train.X[:4], train.mask[:4])
+    z1 = back.embedder(0, device="cpu").embed(train.X[:4], train.mask[:4])
+    assert np.array_equal(z0, z1)
+    bad = ExternalEncoder("m", "external_models:conv", weights=str(folder / "model.safetensors"))
+    from safetensors.torch import save_file
+
+    save_file({"other.weight": torch.zeros(2)}, str(folder / "model.safetensors"))
+    with pytest.raises(ValueError, match="does not match the model"):
+        bad.build(0)
+    with pytest.raises(TypeError, match="NumPy embedder"):
+        save_encoder(ExternalEncoder.from_ref("python:external_models:moments"), tmp_path / "n")
+
+
+def test_saved_and_pretrained_files_follow_the_umask(tmp_path) -> None:
+    """Encoder files were 0600 (safetensors replaced the temp file's mode): under umask 022 a
+    teammate on a shared filesystem must be able to read them."""
+    import os
+    import subprocess
+
+    script = f"""
+import numpy as np
+from tsdividend.api import pretrain
+from tsdividend.estimators import EncoderTransformer
+X = np.random.default_rng(0).normal(size=(8, 40))
+EncoderTransformer(architecture={TINY!r}).fit(X).save_pretrained({str(tmp_path / "saved")!r})
+pretrain({str(tmp_path / "run")!r}, progress=False, overrides={{
+    "objective": "mae", "encoder.depth": 1, "encoder.d_model": 16, "encoder.n_heads": 2,
+    "steps": 2, "batch_size": 4, "data.context": 32, "checkpoint_every": 1, "device": "cpu"}})
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          preexec_fn=lambda: os.umask(0o022))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "encoder.safetensors" for p in files)
+    modes = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in files}
+    assert set(modes.values()) == {"0o644"}, modes
+    dirs = {str(p): oct(p.stat().st_mode & 0o777) for p in tmp_path.rglob("*") if p.is_dir()}
+    assert set(dirs.values()) == {"0o755"}, dirs  # checkpoint folders were 0700

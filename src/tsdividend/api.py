@@ -111,6 +111,7 @@ def evaluate(
     from tsdividend.config import override
     from tsdividend.data import load_dataset
     from tsdividend.encoder import EncoderConfig
+    from tsdividend.pretrained import load_pretrained
     from tsdividend.results.row import BASELINE_OF
     from tsdividend.tasks.base import EncoderLike, EncoderUnderTest
     from tsdividend.tasks.external import ExternalEncoder
@@ -133,7 +134,10 @@ def evaluate(
             raise ValueError("an architecture describes random/scratch encoders only; a run "
                              f"folder carries its own (got {sorted(arch)} with "
                              f"{checkpoint})")  # fmt: skip
-        enc = EncoderUnderTest.from_arg(str(checkpoint), override(EncoderConfig(), arch))
+        if str(checkpoint) in BASELINE_OF.values():
+            enc = EncoderUnderTest.from_arg(str(checkpoint), override(EncoderConfig(), arch))
+        else:  # a run folder or a save_pretrained folder (THE encoder or an external one)
+            enc = load_pretrained(checkpoint)
     cfg = spec.make_config(regime)
     evaluate_fn = spec.evaluator()
     rows: list[ResultRow] = []

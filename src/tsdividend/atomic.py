@@ -19,6 +19,19 @@ _UMASK = os.umask(0)  # read the process umask once (mkstemp creates files 0600)
 os.umask(_UMASK)
 
 
+def apply_umask(path: str | Path) -> None:
+    """Give ``path`` the mode ``open()`` / ``mkdir()`` would under the process umask (temp files
+    and folders are created 0600 / 0700, and safetensors writes 0600), so teammates on a shared
+    filesystem can read what we write wherever the umask allows; a folder's files included."""
+    path = Path(path)
+    if path.is_dir():
+        os.chmod(path, 0o777 & ~_UMASK)
+        for child in path.iterdir():
+            apply_umask(child)
+    else:
+        os.chmod(path, 0o666 & ~_UMASK)
+
+
 @contextmanager
 def atomic_target(dest: str | Path) -> Iterator[Path]:
     """Yield a temp path next to ``dest``; on success fsync it and ``os.replace`` it into place,
@@ -28,9 +41,11 @@ def atomic_target(dest: str | Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
     tmp = Path(name)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # the final file gets the usual permissions, as open() would
     try:
         yield tmp
+        # the final file gets the usual permissions, as open() would; set after the write, as a
+        # writer may replace the temp file (safetensors does) and with it an earlier mode
+        apply_umask(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)

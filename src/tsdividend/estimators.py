@@ -20,25 +20,36 @@ steps), so ``n_features_in_`` is its column count.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from tsdividend.atomic import write_json
 from tsdividend.config import override
 from tsdividend.data import Dataset, from_numpy, to_collection
+from tsdividend.device import pick_device
 from tsdividend.encoder import EncoderConfig
+from tsdividend.encoder.embedder import PRETRAINED_META
+from tsdividend.pretrained import load_pretrained, read_config, save_encoder, save_weights
 from tsdividend.tasks.base import EncoderLike, EncoderUnderTest
 from tsdividend.tasks.classification_config import ClassificationConfig
-from tsdividend.tasks.classification_finetune import _predict, finetune
+from tsdividend.tasks.classification_finetune import WindowedClassifier, _predict, finetune
 from tsdividend.tasks.external import EXTERNAL_PREFIX, ExternalEncoder
 from tsdividend.tasks.probe import embed_series, split_windows
 from tsdividend.tasks.probe_fit import TrainedProbe, train_probe
 
 __all__ = ["EncoderClassifier", "EncoderTransformer", "resolve_encoder"]
+
+CLASSIFIER_WEIGHTS = "classifier.safetensors"
 
 
 def resolve_encoder(
@@ -49,17 +60,19 @@ def resolve_encoder(
         if not callable(getattr(encoder, "embedder", None)):
             raise ValueError(f"encoder must be a run folder, 'random', 'python:pkg.module:"
                              f"factory' or an encoder object, got {encoder!r}")  # fmt: skip
-        return encoder  # type: ignore[no-any-return]
+        return encoder
     if encoder.startswith(EXTERNAL_PREFIX):
         return ExternalEncoder.from_ref(encoder)
     if encoder == "scratch":
         raise ValueError("encoder 'scratch' is the fine-tune baseline's name: use 'random' "
                          "with regime='finetune'")  # fmt: skip
-    if isinstance(architecture, EncoderConfig):
-        config = architecture
-    else:
-        config = override(EncoderConfig(), dict(architecture or {}))
-    return EncoderUnderTest.from_arg(encoder, config)
+    if encoder == "random":
+        if isinstance(architecture, EncoderConfig):
+            return EncoderUnderTest("random", architecture)
+        return EncoderUnderTest("random", override(EncoderConfig(), dict(architecture or {})))
+    if architecture:
+        raise ValueError(f"architecture describes a 'random' encoder; {encoder} carries its own")
+    return load_pretrained(encoder)
 
 
 def _series(est: Any, X: Any, *, reset: bool) -> Dataset:
@@ -88,7 +101,7 @@ def _table_width(X: Any) -> int | None:
     return None
 
 
-class EncoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class EncoderTransformer(TransformerMixin, BaseEstimator):
     """The frozen encoder's embeddings as features: (N, ...) series -> (N, D).
 
     Args:
@@ -113,12 +126,15 @@ class EncoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.id_col = id_col
         self.time_col = time_col
 
-    def fit(self, X: Any, y: Any = None) -> EncoderTransformer:
-        """Build the encoder (and fit a feature extractor's data-dependent parameters on X)."""
-        data = _series(self, X, reset=True)
+    def _build(self) -> None:
         self.encoder_ = resolve_encoder(self.encoder, self.architecture)
         self.embedder_ = self.encoder_.embedder(self.seed, device=self.device,
                                                 batch_size=self.batch_size)  # fmt: skip
+
+    def fit(self, X: Any, y: Any = None) -> EncoderTransformer:
+        """Build the encoder (and fit a feature extractor's data-dependent parameters on X)."""
+        data = _series(self, X, reset=True)
+        self._build()
         fit = getattr(self.embedder_, "fit", None)
         if callable(fit):
             fit(data.X, data.mask)
@@ -130,6 +146,18 @@ class EncoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         data = _series(self, X, reset=False)
         return embed_series(self.embedder_, data.X, data.mask, self.embedder_.max_length)
 
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """The encoder as ``config.json`` + ``model.safetensors`` + model card."""
+        check_is_fitted(self, "embedder_")
+        return save_encoder(self.encoder_, folder, seed=self.seed)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, **params: Any) -> EncoderTransformer:
+        """A transformer on a saved encoder, ready to ``transform`` (no data needed)."""
+        est = cls(encoder=str(folder), **params)
+        est._build()
+        return est
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # NaN = a missing value, masked
@@ -137,7 +165,7 @@ class EncoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return tags
 
 
-class EncoderClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class EncoderClassifier(ClassifierMixin, BaseEstimator):
     """A classifier on an encoder by the classification protocol (docs/protocols.md).
 
     ``regime="probe"``: logistic regression on the frozen embeddings, standardised, C from
@@ -217,6 +245,7 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                                task="classification")  # fmt: skip
             self.model_, self.summary_ = finetune(self.encoder_, train, cfg, self.seed,
                                                   self.device)  # fmt: skip
+            self.n_channels_ = train.n_channels
         return self
 
     def _scores(self, X: Any) -> np.ndarray:
@@ -259,6 +288,60 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self, "classes_")
         return self._scores(X)
 
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """The fitted classifier: the encoder (fine-tuned weights for ``regime="finetune"``) as
+        :meth:`EncoderTransformer.save_pretrained`, the head in ``classifier.safetensors`` and
+        the labels in ``config.json``'s ``classifier``."""
+        check_is_fitted(self, "classes_")
+        folder = Path(folder)
+        info: dict[str, Any] = {
+            "regime": self.regime,
+            "classes": self.classes_.tolist(),
+            "classes_dtype": self.classes_.dtype.str,
+            "seed": self.seed,
+        }
+        if self.regime == "probe":
+            save_encoder(self.encoder_, folder, seed=self.seed)
+            info.update(C=self.probe_.C, selection=self.probe_.selection,
+                        constant=self.probe_.constant)  # fmt: skip
+            tensors = probe_tensors(self.probe_)
+        else:
+            save_encoder(self.encoder_, folder, seed=self.seed, module=self.model_.encoder)
+            info["n_channels"] = self.n_channels_
+            tensors = {k: v.detach().contiguous().cpu()
+                       for k, v in self.model_.head.state_dict().items()}  # fmt: skip
+        if tensors:
+            save_weights(folder, tensors, CLASSIFIER_WEIGHTS)
+        meta = read_config(folder)
+        write_json(folder / PRETRAINED_META, {**meta, "kind": "classifier", "classifier": info})
+        return folder
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, **params: Any) -> EncoderClassifier:
+        """A fitted classifier from :meth:`save_pretrained`'s folder (never unpickles)."""
+        folder = Path(folder)
+        info = read_config(folder).get("classifier")
+        if not isinstance(info, dict):
+            raise ValueError(f"{folder / PRETRAINED_META} describes no classifier (save one with "
+                             "EncoderClassifier.save_pretrained)")  # fmt: skip
+        params = {"seed": info.get("seed", 0), **params}
+        est = cls(encoder=str(folder), regime=info["regime"], **params)
+        est.encoder_ = resolve_encoder(str(folder))
+        est.classes_ = np.array(info["classes"], dtype=np.dtype(info["classes_dtype"]))
+        tensors = _load_tensors(folder / CLASSIFIER_WEIGHTS)
+        if est.regime == "probe":
+            est.embedder_ = est.encoder_.embedder(est.seed, device=est.device,
+                                                  batch_size=est.batch_size)  # fmt: skip
+            est.probe_ = probe_from_tensors(tensors, info)
+        else:
+            gen = torch.Generator().manual_seed(est.seed)
+            model = WindowedClassifier(est.encoder_.build(est.seed), info["n_channels"],
+                                       len(est.classes_), gen)  # fmt: skip
+            model.head.load_state_dict(tensors)
+            est.model_ = model.to(pick_device(est.device)).eval()
+            est.n_channels_ = info["n_channels"]
+        return est
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # NaN = a missing value, masked
@@ -267,3 +350,40 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         # so the 83% training-accuracy check cannot hold (docs/estimators.md)
         tags.classifier_tags.poor_score = True
         return tags
+
+
+def probe_tensors(probe: TrainedProbe) -> dict[str, torch.Tensor]:
+    """The logistic probe's scaler and weights as float64 tensors (empty for a one-class
+    probe)."""
+    if probe.model is None:
+        return {}
+    scale, clf = probe.model.named_steps["scale"], probe.model.named_steps["clf"]
+    arrays = {"scale.mean": scale.mean_, "scale.scale": scale.scale_, "coef": clf.coef_,
+              "intercept": clf.intercept_}  # fmt: skip
+    return {k: torch.from_numpy(np.ascontiguousarray(v, np.float64)) for k, v in arrays.items()}
+
+
+def probe_from_tensors(tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> TrainedProbe:
+    """A fitted logistic probe rebuilt from :func:`probe_tensors` (same predictions)."""
+    if not tensors:
+        return TrainedProbe(None, info["constant"], float("nan"), float("nan"), 0, 0,
+                            "constant", 0)  # fmt: skip
+    arr = {k: v.numpy() for k, v in tensors.items()}
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_, scaler.var_ = (
+        arr["scale.mean"],
+        arr["scale.scale"],
+        arr["scale.scale"] ** 2,
+    )
+    scaler.n_features_in_ = arr["coef"].shape[1]
+    lr = LogisticRegression(C=info["C"])
+    lr.coef_, lr.intercept_ = arr["coef"], arr["intercept"]
+    n_classes = max(2, arr["coef"].shape[0])
+    lr.classes_, lr.n_features_in_ = np.arange(n_classes), arr["coef"].shape[1]
+    pipe = Pipeline([("scale", scaler), ("clf", lr)])
+    return TrainedProbe(pipe, None, float(info["C"]), float("nan"), 0, 0, info["selection"],
+                        0)  # fmt: skip
+
+
+def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path)) if path.is_file() else {}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tsdividend.config import ConfigError, from_dict
+from tsdividend.pretrained import load_pretrained, save_encoder
 from tsdividend.report import build_report
 from tsdividend.results.store import ResultStore
 from tsdividend.study import StudySpec, run_study
@@ -61,3 +62,11 @@ def test_external_encoders_are_evaluated_beside_the_objectives(tmp_path: Path) -
     report = build_report(tmp_path, n_boot=50)
     text = Path(report["markdown"]).read_text()
     assert "conv" in text and "moments" in text and "mae" in text
+    # a study encoder saved for sharing carries its scores in its model card
+    run = next((tmp_path / "encoders").iterdir())
+    folder = save_encoder(load_pretrained(run), tmp_path / "shared")
+    card = (folder / "README.md").read_text()
+    mae_acc = [r.value for r in rows if r.objective == "mae" and r.metric == "accuracy"][0]
+    rnd_acc = [r.value for r in rows if r.encoder_id == "random" and r.metric == "accuracy"][0]
+    assert "From study `ext`" in card
+    assert f"| classification | probe | accuracy | 1 | {mae_acc:.4g} | {rnd_acc:.4g} |" in card

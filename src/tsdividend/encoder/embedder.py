@@ -25,6 +25,24 @@ from tsdividend.encoder.transformer import Encoder, EncoderConfig
 
 ENCODER_WEIGHTS = "encoder.safetensors"
 ENCODER_META = "encoder.json"
+# save_pretrained's names (the Hugging Face layout); a folder holds one pair or the other
+PRETRAINED_WEIGHTS = "model.safetensors"
+PRETRAINED_META = "config.json"
+
+
+def encoder_files(path: str | Path) -> tuple[Path, Path]:
+    """(meta, weights) paths of an encoder folder: a pretraining run's ``encoder.json`` /
+    ``encoder.safetensors``, else save_pretrained's ``config.json`` / ``model.safetensors``.
+
+    Raises:
+        FileNotFoundError: naming the folder when it holds neither description.
+    """
+    path = Path(path)
+    for meta, weights in ((ENCODER_META, ENCODER_WEIGHTS), (PRETRAINED_META, PRETRAINED_WEIGHTS)):
+        if (path / meta).is_file():
+            return path / meta, path / weights
+    raise FileNotFoundError(f"{path / ENCODER_META} not found (nor {PRETRAINED_META}): is {path} "
+                            "a tsdividend pretraining or save_pretrained folder?")  # fmt: skip
 
 
 class Embedder:
@@ -63,6 +81,25 @@ class Embedder:
         (:func:`tsdividend.tasks.probe.embed_series`)."""
         return self.encoder.max_length
 
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` + a model card (``README.md``) that
+        :meth:`from_pretrained`, ``evaluate --checkpoint`` and the estimators load."""
+        from tsdividend.config import to_dict
+        from tsdividend.pretrained import write_pretrained
+
+        if not isinstance(self.encoder, Encoder):
+            raise TypeError("save_pretrained of an external model: use tsdividend.pretrained."
+                            "save_encoder with its ExternalEncoder")  # fmt: skip
+        meta = {**self.meta, "encoder_config": to_dict(self.encoder.config)}
+        state = {k: v.detach().contiguous().cpu() for k, v in self.encoder.state_dict().items()}
+        return write_pretrained(folder, meta, state)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str = "auto",
+                        batch_size: int = 256) -> Embedder:  # fmt: skip
+        """Load a save_pretrained (or pretraining run) folder: :func:`load_encoder`."""
+        return load_encoder(folder, device=device, batch_size=batch_size)
+
     def embed(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Pooled embeddings by THE rule of :mod:`tsdividend.encoder.pooling`.
 
@@ -100,10 +137,7 @@ def read_meta(path: str | Path) -> tuple[dict[str, Any], EncoderConfig]:
         FileNotFoundError: when ``path`` lacks ``encoder.json``.
         ConfigError: when its ``encoder_config`` is not a valid :class:`EncoderConfig`.
     """
-    meta_path = Path(path) / ENCODER_META
-    if not meta_path.exists():
-        raise FileNotFoundError(f"{meta_path} not found: is {path} a tsdividend pretraining "
-                                "folder?")  # fmt: skip
+    meta_path = encoder_files(path)[0]
     meta = json.loads(meta_path.read_text())
     return meta, from_dict(EncoderConfig, meta["encoder_config"], where=str(meta_path))
 
@@ -120,7 +154,7 @@ def load_weights(path: str | Path, config: EncoderConfig) -> Encoder:
         FileNotFoundError: when ``path`` lacks ``encoder.safetensors``.
         ValueError: when the weights do not match the config.
     """
-    weights_path = Path(path) / ENCODER_WEIGHTS
+    meta_path, weights_path = encoder_files(path)
     if not weights_path.exists():
         raise FileNotFoundError(f"{weights_path} not found: is {path} a tsdividend pretraining "
                                 "folder?")  # fmt: skip
@@ -129,7 +163,7 @@ def load_weights(path: str | Path, config: EncoderConfig) -> Encoder:
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(
-            f"{weights_path} does not match {Path(path) / ENCODER_META}: missing {missing[:5]}, "
+            f"{weights_path} does not match {meta_path}: missing {missing[:5]}, "
             f"unexpected {unexpected[:5]}"
         )
     return encoder.eval()
@@ -142,8 +176,7 @@ def load_encoder(path: str | Path, device: str = "auto", batch_size: int = 256) 
         FileNotFoundError: when ``path`` lacks ``encoder.json`` / ``encoder.safetensors``.
         ValueError: when the weights do not match the config.
     """
-    path = Path(path)
-    for p in (path / ENCODER_META, path / ENCODER_WEIGHTS):
+    for p in encoder_files(path):
         if not p.exists():
             raise FileNotFoundError(f"{p} not found: is {path} a tsdividend pretraining folder?")
     meta, config = read_meta(path)

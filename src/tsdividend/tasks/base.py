@@ -30,7 +30,7 @@ from tsdividend import __version__
 from tsdividend.config import config_hash, to_dict
 from tsdividend.encoder import Encoder, EncoderConfig
 from tsdividend.encoder.adapter import TokenEncoder
-from tsdividend.encoder.embedder import ENCODER_META, Embedder, load_weights, read_meta
+from tsdividend.encoder.embedder import Embedder, encoder_files, load_weights, read_meta
 from tsdividend.results.row import BASELINE_OF
 
 ENCODER_INITS = ("pretrained", "random", "scratch")
@@ -116,9 +116,13 @@ class EncoderUnderTest:
         if arg in BASELINE_OF.values():
             return cls(arg, config or EncoderConfig(), encoder_id=encoder_id)
         path = Path(arg)
-        if not (path / ENCODER_META).exists():
-            raise FileNotFoundError(f"{path / ENCODER_META} not found: --checkpoint takes a "
-                                    "pretraining run folder, 'random' or 'scratch'")  # fmt: skip
+        try:
+            encoder_files(path)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(
+                f"{e} --checkpoint takes a pretraining run folder, a "
+                "save_pretrained folder, 'random' or 'scratch'"
+            ) from None
         meta, cfg = read_meta(path)
         return cls("pretrained", cfg, path, meta, encoder_id)
 

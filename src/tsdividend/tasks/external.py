@@ -19,13 +19,16 @@ returns the model. The factory contract (docs/protocols.md, "External encoders")
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors.torch import load_file
 from torch import nn
 
 from tsdividend import __version__
@@ -100,12 +103,15 @@ class ExternalEncoder:
         init: "pretrained" (the model as the factory gives it), or "random" / "scratch" (the
             factory's ``pretrained=False`` build).
         encoder_id: the rows' ``encoder_id``; default ``name`` (baselines: ``<name>/<init>``).
+        weights: a ``model.safetensors`` of the module's state (from ``save_pretrained``),
+            loaded into every model the factory builds (strict: every key must match).
     """
 
     name: str
     factory: str
     init: str = "pretrained"
     encoder_id: str | None = None
+    weights: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factory", self.factory.removeprefix(EXTERNAL_PREFIX))
@@ -151,6 +157,14 @@ class ExternalEncoder:
         if not callable(getattr(model, "embed", None)):
             raise TypeError(f"encoder factory {self.factory!r} returned a "
                             f"{type(model).__name__} without an embed(X, mask) method")  # fmt: skip
+        if self.weights is not None:
+            if not isinstance(model, nn.Module):
+                raise TypeError(f"{self.weights}: weights need an nn.Module, the factory "
+                                f"{self.factory!r} returned a {type(model).__name__}")  # fmt: skip
+            missing, unexpected = model.load_state_dict(load_file(self.weights), strict=False)
+            if missing or unexpected:
+                raise ValueError(f"{self.weights} does not match the model of {self.factory!r}: "
+                                 f"missing {missing[:5]}, unexpected {unexpected[:5]}")  # fmt: skip
         return model
 
     def build(self, seed: int) -> TokenEncoder:
@@ -185,7 +199,12 @@ class ExternalEncoder:
 
     def cache_key(self, seed: int) -> tuple:
         """Identity of the weights :meth:`build` returns for ``seed`` (the factory may use it)."""
-        return ("external", self.factory, self.init, seed)
+        return ("external", self.factory, self.init, seed, self.weights)
+
+    def _weights_id(self) -> dict[str, str]:
+        if self.weights is None:
+            return {}
+        return {"weights_sha256": hashlib.sha256(Path(self.weights).read_bytes()).hexdigest()}
 
     def row_fields(self) -> dict[str, Any]:
         """The encoder-describing fields of a result row (see the class docstring)."""
@@ -200,6 +219,6 @@ class ExternalEncoder:
             "pretrain_size": None,
             "pretrain_steps": None,
             "pretrain_samples": None,
-            "config_hash": config_hash({"external": self.factory}),
+            "config_hash": config_hash({"external": self.factory, **self._weights_id()}),
             "package_version": __version__,
         }

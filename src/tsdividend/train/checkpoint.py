@@ -30,7 +30,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import Tensor, nn
 
-from tsdividend.atomic import atomic_target, write_json
+from tsdividend.atomic import apply_umask, atomic_target, write_json
 from tsdividend.encoder.embedder import ENCODER_META, ENCODER_WEIGHTS
 
 LATEST = "latest.json"
@@ -100,6 +100,7 @@ def save_checkpoint(
         opt_tensors, opt_meta = flatten_optimizer(optimizer.state_dict())
         save_file(_contiguous(opt_tensors), str(tmp / "optimizer.safetensors"))
         write_json(tmp / "state.json", {**meta, "step": step, "optimizer": opt_meta})
+        apply_umask(tmp)  # mkdtemp made it 0700, safetensors its files 0600
         if final.exists():  # re-saving a step (after a resume): replace it
             shutil.rmtree(final)
         tmp.rename(final)

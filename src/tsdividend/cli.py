@@ -22,6 +22,7 @@ from tsdividend.cli_common import (
     err,
     parse_options,
     print_json,
+    progress_lines,
 )
 from tsdividend.cli_data import data_app, synth
 
@@ -178,6 +179,37 @@ def evaluate(
     rows = run_evaluate(checkpoint, task, dataset, regime=regime, seed=seed, architecture=arch,
                         device=device, data_dir=data_dir, encoder=encoder)  # fmt: skip
     emit_rows(rows, json_out)
+
+
+@app.command("embed")
+@clean_errors
+def embed(
+    encoder: Annotated[
+        str, typer.Option(help="Run or save_pretrained folder, python:pkg.module:factory, random.")
+    ],
+    input: Annotated[Path, typer.Option("--input", help=".npy .csv .parquet .tsv (UCR) .ts")],
+    output: Annotated[Path, typer.Option("--output", help=".npy or .parquet")],
+    seed: Annotated[int, typer.Option(help="Init draw of a random encoder.")] = 0,
+    id_col: Annotated[str | None, typer.Option(help="Long CSV/Parquet: series id column.")] = None,
+    time_col: Annotated[str | None, typer.Option(help="Long CSV/Parquet: time column.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Series per forward pass.")] = 256,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    json_out: JsonOpt = False,
+) -> None:
+    """Embed every series of a file with an encoder; (N, D) embeddings to .npy or .parquet."""
+    from tsdividend.api import embed as run_embed
+
+    with progress_lines("embedding", "series") as report:
+        outcome = run_embed(encoder, input, output, seed=seed, device=device,
+                            batch_size=batch_size, id_col=id_col, time_col=time_col,
+                            progress=report)  # fmt: skip
+    summary = {"output": str(outcome.output), "n_series": outcome.n_series, "dim": outcome.dim,
+               "seconds": round(outcome.seconds, 3)}  # fmt: skip
+    if json_out:
+        print_json(summary)
+    else:
+        err.print(f"wrote {outcome.n_series} x {outcome.dim} embeddings to {outcome.output} "
+                  f"in {outcome.seconds:.1f} s", highlight=False)  # fmt: skip
 
 
 @app.command("baseline")

@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,3 +75,25 @@ def emit_rows(rows: list[Any], json_out: bool) -> None:
     for r in rows:
         table.add_row(r.dataset, r.encoder_id, r.regime, str(r.seed), r.metric, f"{r.value:.4f}")
     err.print(table)
+
+
+@contextlib.contextmanager
+def progress_lines(what: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A ``(done, total)`` callback showing progress on stderr: a live bar on a terminal, one line
+    per call with rate and ETA otherwise (logs, CI)."""
+    start = time.perf_counter()
+    if err.is_terminal:
+        with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err, transient=True) as bar:  # fmt: skip
+            task = bar.add_task(what, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+        return
+
+    def line(done: int, total: int) -> None:
+        seconds = time.perf_counter() - start
+        rate = done / seconds if seconds > 0 else float("inf")
+        eta = (total - done) / rate if rate > 0 else float("inf")
+        err.print(f"{what}: {done}/{total} {unit}, {rate:.0f} {unit}/s, ETA {eta:.0f} s",
+                  highlight=False)  # fmt: skip
+
+    yield line

@@ -142,7 +142,8 @@ def evaluate(
     evaluate_fn = spec.evaluator()
     rows: list[ResultRow] = []
     for name in _names(datasets):
-        rows += evaluate_fn(enc, load_dataset(name, data_dir), cfg, seed, device=device)
+        data = load_dataset(name, data_dir, task=spec.data_task)
+        rows += evaluate_fn(enc, data, cfg, seed, device=device)
     return rows
 
 
@@ -225,10 +226,12 @@ def baseline(
     """Run a classical reference (MiniRocket, matrix profile, DLinear, ...) on dataset(s)."""
     from tsdividend.data import load_dataset
     from tsdividend.tasks.baselines import run_baseline
+    from tsdividend.tasks.registry import TASKS
 
     rows: list[ResultRow] = []
     for ds in _names(datasets):
-        rows += run_baseline(name, task, load_dataset(ds, data_dir), seed)
+        data = load_dataset(ds, data_dir, task=TASKS.get(task).data_task)
+        rows += run_baseline(name, task, data, seed)
     return rows
 
 

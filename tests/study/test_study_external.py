@@ -70,3 +70,24 @@ def test_external_encoders_are_evaluated_beside_the_objectives(tmp_path: Path) -
     rnd_acc = [r.value for r in rows if r.encoder_id == "random" and r.metric == "accuracy"][0]
     assert "From study `ext`" in card
     assert f"| classification | probe | accuracy | 1 | {mae_acc:.4g} | {rnd_acc:.4g} |" in card
+
+
+def test_a_study_runs_on_the_users_own_file(tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    y = np.arange(30) % 2
+    X = np.sin(np.where(y == 0, 0.3, 1.1)[:, None] * np.arange(24) + rng.uniform(0, 6, (30, 1)))
+    frame = pd.DataFrame(X)
+    frame["label"] = y
+    frame.to_csv(tmp_path / "mine.csv", index=False)
+    ref = f"{tmp_path}/mine.csv:test=0.3"
+    spec = from_dict(StudySpec, {**SPEC, "tasks": ["classification"], "encoders": [],
+                                 "datasets": {"classification": [ref]},
+                                 "baselines": ["minirocket"]})  # fmt: skip
+    store = run_study(spec, tmp_path / "study", progress=False, strict=True)
+    with ResultStore(store) as s:
+        rows = s.rows()
+    assert {r.dataset for r in rows} == {ref}
+    assert {r.encoder_id.split("-")[0] for r in rows} == {"mae", "random", "minirocket"}

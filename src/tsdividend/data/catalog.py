@@ -36,6 +36,7 @@ from tsdividend.data.dataset import DataError, Dataset
 from tsdividend.data.family import FAMILIES, families_in_order
 from tsdividend.data.manifest import manifest
 from tsdividend.data.sources import source_for
+from tsdividend.data.userfiles import is_file_ref
 
 PATTERNS = tuple(spec.pattern for spec in families_in_order())
 """Name patterns of the built-in families (those registered later are in :func:`patterns`)."""
@@ -138,13 +139,20 @@ def _present(root: Path, name: str) -> bool:
         return False
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, *, min_length: int = 16) -> Dataset:
+def load_dataset(
+    name: str, data_dir: str | Path | None = None, *, min_length: int = 16,
+    task: str | None = None,
+) -> Dataset:  # fmt: skip
     """Load a dataset by name from the data root (or aeon's bundled / our shipped copy).
 
     Args:
-        name: e.g. ``"ucr/GunPoint"``, ``"anomaly/ucr/025"``, ``"forecast/ETTh1"``.
+        name: e.g. ``"ucr/GunPoint"``, ``"anomaly/ucr/025"``, ``"forecast/ETTh1"``; or the
+            user's file ``PATH[:key=value]...`` (:func:`tsdividend.data.userfiles.
+            load_user_dataset`).
         data_dir: data root; see ``resolve_data_dir``.
         min_length: series shorter than this are right-padded (mask False); 16 = one patch.
+        task: the task a user file is read for (its ``task=`` option wins); catalog names
+            carry their own.
 
     Returns:
         The ``Dataset``; ``meta["source"]`` is ``"data-dir"``, ``"aeon-bundled"`` or ``"shipped"``
@@ -156,6 +164,10 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, min_length: i
     """
     if min_length < 1:
         raise DataError(f"min_length must be >= 1, got {min_length}")
+    if is_file_ref(name):  # the user's own file: PATH[:key=value]...
+        from tsdividend.data.userfiles import load_user_dataset  # noqa: PLC0415
+
+        return load_user_dataset(name, task, min_length=min_length)
     family, key = parse_name(name)
     spec = FAMILIES.get(family)
     canonical = f"{family}/{key}"

@@ -169,8 +169,8 @@ def is_trained(job: PretrainJob) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _dataset(name: str, data_dir: str | None) -> Dataset:
-    return load_dataset(name, data_dir)
+def _dataset(name: str, data_dir: str | None, task: str) -> Dataset:
+    return load_dataset(name, data_dir, task=TASKS.get(task).data_task)
 
 
 def run_job(job: PretrainJob | EvalJob) -> Any:
@@ -184,7 +184,7 @@ def run_job(job: PretrainJob | EvalJob) -> Any:
             write_json(Path(job.folder) / DONE_MARK, {"config_hash": job.key, **result})
         return job.key
     cell = job.cell
-    dataset = _dataset(cell["dataset"], job.data_dir)
+    dataset = _dataset(cell["dataset"], job.data_dir, cell["task"])
     if job.init == "classical":
         assert job.baseline is not None
         rows = run_baseline(

@@ -20,6 +20,7 @@ from typing import Any
 
 from tsdividend.config import ConfigError, check_int, load_toml, override
 from tsdividend.data import list_datasets, resolve_data_dir
+from tsdividend.data.userfiles import is_file_ref
 from tsdividend.encoder import EncoderConfig
 from tsdividend.objectives import OBJECTIVES
 from tsdividend.results.row import BASELINE_OF, STUDY_REGIMES
@@ -346,7 +347,8 @@ def resolve_datasets(spec: StudySpec, data_dir: str | Path | None) -> dict[str, 
 def unavailable_datasets(names: Iterable[str], data_dir: str | Path | None) -> list[str]:
     """The ``names`` that cannot be loaded here (not in the data root, not shipped), sorted."""
     available = {r["name"] for r in list_datasets(data_dir) if r["available"]}
-    return sorted({n for n in names if n not in available})
+    return sorted({n for n in names if n not in available
+                   and not (is_file_ref(n) and Path(n.split(":", 1)[0]).is_file())})  # fmt: skip
 
 
 def load_spec(source: str | Path, overrides: dict[str, Any] | None = None) -> StudySpec:

@@ -90,9 +90,12 @@ class ForecastingConfig:
             _check_number(name, getattr(self, name), allow_zero=name == "weight_decay")
         StepBudget(self.steps, self.warmup, self.eval_every, self.patience, self.grad_clip)
 
-    def resolve(self, dataset_name: str) -> tuple[int, tuple[int, ...]]:
-        """(look-back, horizons): the configured ones, else the dataset's standard ones."""
-        std = STANDARD.get(dataset_name)
+    def resolve(
+        self, dataset_name: str, standard: tuple[int, tuple[int, ...]] | None = None
+    ) -> tuple[int, tuple[int, ...]]:
+        """(look-back, horizons): the configured ones, else the dataset's standard ones (a user
+        file's ``lookback`` / ``horizons`` options come as ``standard``)."""
+        std = standard or STANDARD.get(dataset_name)
         if std is None and (self.lookback is None or self.horizons is None):
             raise ConfigError(
                 f"no standard look-back/horizons for {dataset_name!r} (known: {sorted(STANDARD)});"

@@ -121,7 +121,7 @@ def evaluate_forecasting(
     """
     t0 = time.perf_counter()
     check_init(encoder, cfg.regime, "forecasting")
-    lookback, horizons = cfg.resolve(dataset.name)
+    lookback, horizons = cfg.resolve(dataset.name, dataset.meta.get("standard"))
     series, spans = _check_dataset(dataset, lookback, horizons)
     dev = pick_device(device)
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):

@@ -13,7 +13,7 @@ import json
 import os
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -248,6 +248,7 @@ class StudyOutcome:
         failed: ``(failed cells, all cells)`` when any cell failed (``failures.json`` lists
             them; rerunning retries them), else None.
         command: the equivalent ``tsdividend run`` command line (written into the report).
+        headline: the headline dividend summaries as JSON-able records (``run --json``).
     """
 
     out: Path
@@ -257,6 +258,7 @@ class StudyOutcome:
     report: dict[str, Path]
     failed: tuple[int, int] | None
     command: str
+    headline: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_command(
@@ -298,6 +300,7 @@ def run(
     """
     from tsdividend.config import to_dict
     from tsdividend.report import build_report, dividend_table_text
+    from tsdividend.report.tables import analyze, headline_records
     from tsdividend.results import ResultStore
     from tsdividend.study import load_spec, run_study
     from tsdividend.study.runner import failure_summary
@@ -315,5 +318,6 @@ def run(
         rows = s.rows()
     command = run_command(preset, config, folder, executor, workers, root, overrides or {})
     files = build_report(folder, meta={"command": command, "config": to_dict(spec)})
-    return StudyOutcome(folder, store, rows, dividend_table_text(rows), files,
-                        failure_summary(folder), command)  # fmt: skip
+    an = analyze(rows, headline_only=True)
+    return StudyOutcome(folder, store, rows, dividend_table_text(rows, analysis=an), files,
+                        failure_summary(folder), command, headline_records(an))  # fmt: skip

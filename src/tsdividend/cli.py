@@ -257,6 +257,7 @@ def run(
         list[str] | None,
         typer.Option("--set", help="Override a spec field, e.g. train.steps=50 (repeatable)."),
     ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Run (or resume) a dividend study, print the dividend table and write the report.
 
@@ -267,7 +268,15 @@ def run(
 
     outcome = run_study(preset, config=config, out=out, executor=executor, workers=workers,
                         data_dir=data_dir, overrides=parse_options(set_ or []))  # fmt: skip
-    print(outcome.table)
+    if json_out:  # one line per headline summary, then the run's summary
+        for record in outcome.headline:
+            print_json({"kind": "dividend", **record})
+        print_json({"kind": "study", "out": str(outcome.out), "store": str(outcome.store),
+                    "rows": len(outcome.rows), "command": outcome.command,
+                    "report": {k: str(v) for k, v in outcome.report.items()},
+                    "failed_cells": outcome.failed[0] if outcome.failed else 0})  # fmt: skip
+    else:
+        print(outcome.table)
     err.print(f"{len(outcome.rows)} rows in {outcome.store}; report -> "
               f"{outcome.report['markdown']} and {outcome.report['html']}")  # fmt: skip
     if outcome.failed is not None:  # the store, failures.json and the report are written
@@ -281,11 +290,14 @@ def run(
 @clean_errors
 def report(
     out: Annotated[Path, typer.Argument(help="Study folder (holds results.sqlite).")],
+    json_out: JsonOpt = False,
 ) -> None:
     """Rebuild report.md, report.html and the plots of a study from its results store."""
     from tsdividend.report import build_report
 
     files = build_report(out)
+    if json_out:
+        print_json({"kind": "report", **{k: str(v) for k, v in files.items()}})
     err.print(f"report -> {files['markdown']} and {files['html']}")
 
 

@@ -179,6 +179,14 @@ def test_run_prints_the_dividend_table_and_writes_the_report(tmp_path, tiny_stud
     assert f"--config {cfg}" in (out / "report.md").read_text()
     again = runner.invoke(app, ["results", str(out), "--json"])
     assert again.exit_code == 0 and len(again.stdout.strip().splitlines()) == 4  # 2 x 2 rows
+    # --json: one line per headline dividend, then the study's summary (rerun: nothing to do)
+    res = runner.invoke(app, ["run", "--config", str(cfg), "--out", str(out), "--json"])
+    lines = _json_lines(res.stdout)
+    assert res.exit_code == 0 and [x["kind"] for x in lines] == ["dividend", "study"]
+    assert lines[0]["encoder"] == "mae" and lines[0]["metric"] == "accuracy"
+    assert lines[1]["rows"] == 4 and lines[1]["failed_cells"] == 0
+    rep = runner.invoke(app, ["report", str(out), "--json"])
+    assert rep.exit_code == 0 and _json_lines(rep.stdout)[0]["markdown"].endswith("report.md")
 
 
 @pytest.mark.parametrize(
@@ -207,3 +215,16 @@ def test_run_exits_1_and_says_how_many_cells_failed(tmp_path, tiny_study, fail_r
         assert (out / name).is_file(), name
     rows = runner.invoke(app, ["results", str(out), "--json"])
     assert rows.exit_code == 0 and len(rows.stdout.strip().splitlines()) == 2  # mae's 2 rows
+
+
+def test_pretrain_into_a_used_folder_fails_in_one_line(tmp_path):
+    args = ["pretrain", "--out", str(tmp_path / "r"), "--depth", "1", "--d-model", "16",
+            "--steps", "2", "--batch-size", "4", "--context", "32", "--device", "cpu",
+            "--checkpoint-every", "1", "--json"]  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "already holds a run; pass --resume" in again.output
+    assert len(again.output.strip().splitlines()) == 1
+    changed = runner.invoke(app, [*args[:8], "3", *args[9:], "--resume"])
+    assert changed.exit_code == 2 and "steps: 2 -> 3" in changed.output
+    assert len(changed.output.strip().splitlines()) == 1

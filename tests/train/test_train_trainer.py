@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from tsdividend.encoder import EncoderConfig
 from tsdividend.train.sources import DataConfig
-from tsdividend.train.trainer import TrainConfig, TrainingError, train
+from tsdividend.train.trainer import RunFolderError, TrainConfig, TrainingError, train
 
 TINY = [
     "--objective", "mae", "--d-model", "32", "--depth", "2", "--batch-size", "8",
@@ -107,11 +107,14 @@ def test_existing_run_needs_resume_and_same_config(tmp_path):
         device="cpu",
     )
     train(cfg, tmp_path, progress=False)
-    with pytest.raises(TrainingError, match="already holds a run; pass --resume"):
+    with pytest.raises(RunFolderError, match="already holds a run; pass --resume"):
         train(cfg, tmp_path, progress=False)
-    other = TrainConfig(**{**cfg.__dict__, "steps": 3})
-    with pytest.raises(TrainingError, match=r"config differs in \['steps'\]"):
+    other = TrainConfig(
+        **{**cfg.__dict__, "steps": 3, "encoder": EncoderConfig(d_model=16, depth=2, n_heads=2)}
+    )
+    with pytest.raises(RunFolderError, match=r"differs \(encoder.depth: 1 -> 2; steps: 2 -> 3\)"):
         train(other, tmp_path, resume=True, progress=False)
+    assert issubclass(RunFolderError, ValueError)  # bad input: one line and exit 2 in the CLI
 
 
 def test_non_finite_loss_stops_with_a_clear_error(tmp_path):

@@ -5,11 +5,13 @@ Pure functions of :class:`~tsdividend.results.ResultRow` lists: no plotting, no 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from tsdividend.report.origin import OriginCheck, origin_checks, with_holm
 from tsdividend.results.row import BASELINE_OF, STUDY_REGIMES, ResultRow
@@ -279,17 +281,20 @@ def headline_table(an: Analysis, task: str, regime: str) -> list[list[str]]:
     return out
 
 
-def dividend_table_text(rows: Sequence[ResultRow], n_boot: int = 2000) -> str:
+def dividend_table_text(
+    rows: Sequence[ResultRow], n_boot: int = 2000, analysis: Analysis | None = None
+) -> str:
     """Plain-text table (one per regime) of the headline mean dividends.
 
     Args:
         rows: result rows, e.g. ``ResultStore(path).rows()``.
         n_boot: bootstrap replicates of the intervals.
+        analysis: ``analyze(rows, headline_only=True)`` when the caller has it already.
 
     Returns:
         Aligned text ready to print; one line saying so when no pretrained row has a baseline.
     """
-    an = analyze(rows, n_boot=n_boot, headline_only=True)
+    an = analysis or analyze(rows, n_boot=n_boot, headline_only=True)
     if not an.summaries:
         return "No dividend: no pretrained row is paired with a random/scratch baseline row."
     blocks = []
@@ -305,6 +310,19 @@ def dividend_table_text(rows: Sequence[ResultRow], n_boot: int = 2000) -> str:
                       "difference; % = error reduction) [95% CI over >= 5 datasets]:\n"
                       + "\n".join(lines))  # fmt: skip
     return "\n\n".join(blocks)
+
+
+def headline_records(an: Analysis) -> list[dict[str, Any]]:
+    """The headline summaries as JSON-able records (``run --json``): the encoder's label beside
+    every field of :class:`~tsdividend.stats.dividend.DividendSummary`."""
+    out = []
+    for (encoder_id, task, regime, metric), s in sorted(an.summaries.items()):
+        if an.headline.get(task) != metric:
+            continue
+        record = {"encoder": an.labels.get(encoder_id, encoder_id), **dataclasses.asdict(s)}
+        out.append({k: (None if isinstance(v, float) and math.isnan(v) else v)
+                    for k, v in record.items()})  # fmt: skip
+    return out
 
 
 def method_name(row: ResultRow, an: Analysis, multi_depth: set[str]) -> str:

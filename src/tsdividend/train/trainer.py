@@ -56,6 +56,21 @@ class TrainingError(RuntimeError):
     """Training cannot go on (non-finite loss, inconsistent resume); the message says why."""
 
 
+class RunFolderError(TrainingError, ValueError):
+    """The run folder does not fit the request (a run already there without ``resume``, or a
+    resume whose config differs): bad input, so the CLI prints one line and exits 2."""
+
+
+def _flat(d: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 @dataclass(frozen=True)
 class OptimConfig:
     """AdamW with linear warm-up and cosine decay.
@@ -220,12 +235,17 @@ def _check_resume(out: Path, cfg: TrainConfig, resume: bool) -> Path | None:
     if folder is None:
         return None
     if not resume:
-        raise TrainingError(f"{out} already holds a run; pass --resume or choose another --out")
+        raise RunFolderError(f"{out} already holds a run; pass --resume to continue it or "
+                             "choose another --out")  # fmt: skip
     saved = json.loads((folder / "state.json").read_text())
     if saved.get("config_hash") != config_hash(cfg):
-        old, new = saved.get("train_config", {}), to_dict(cfg)
-        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        raise TrainingError(f"cannot resume {out}: the config differs in {diff}")
+        old, new = _flat(saved.get("train_config", {})), _flat(to_dict(cfg))
+        diff = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+                if old.get(k) != new.get(k)]  # fmt: skip
+        raise RunFolderError(
+            f"cannot resume {out}: the config differs ({'; '.join(diff)}); "
+            "resume with the run's own settings or choose another --out"
+        )
     return folder
 
 

@@ -316,7 +316,7 @@ def headline_records(an: Analysis) -> list[dict[str, Any]]:
     """The headline summaries as JSON-able records (``run --json``): the encoder's label beside
     every field of :class:`~tsdividend.stats.dividend.DividendSummary`."""
     out = []
-    for (encoder_id, task, regime, metric), s in sorted(an.summaries.items()):
+    for (encoder_id, task, _regime, metric), s in sorted(an.summaries.items()):
         if an.headline.get(task) != metric:
             continue
         record = {"encoder": an.labels.get(encoder_id, encoder_id), **dataclasses.asdict(s)}

@@ -91,3 +91,18 @@ def test_a_study_runs_on_the_users_own_file(tmp_path: Path) -> None:
         rows = s.rows()
     assert {r.dataset for r in rows} == {ref}
     assert {r.encoder_id.split("-")[0] for r in rows} == {"mae", "random", "minirocket"}
+
+
+def test_pretraining_cells_show_step_loss_speed_and_eta(tmp_path: Path, monkeypatch,
+                                                         capsys) -> None:  # fmt: skip
+    import tsdividend.study.watch as watch
+
+    monkeypatch.setattr(watch, "POLL_S", 0.01)
+    spec = from_dict(StudySpec, {**SPEC, "tasks": ["classification"], "encoders": [],
+                                 "datasets": {"classification": ["ucr/GunPoint"]},
+                                 "train": {**SPEC["train"], "steps": 80, "log_every": 2,
+                                           "checkpoint_every": 40}})  # fmt: skip
+    run_study(spec, tmp_path, progress=True, strict=True)  # stderr is no terminal here
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("pretrain mae")]
+    assert lines, "no pretraining progress line"
+    assert all("loss" in ln and "samples/s" in ln and "ETA" in ln for ln in lines)

@@ -14,6 +14,7 @@ import platform
 import sys
 import time
 from collections import deque
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from tsdividend.results.store import ResultStore
 from tsdividend.study.executors import EXECUTORS, make_executor
 from tsdividend.study.jobs import EvalJob, PretrainJob, describe_jobs, expand_grid, run_job
 from tsdividend.study.spec import StudySpec, unavailable_datasets
+from tsdividend.study.watch import PretrainWatcher
 
 RESULTS = "results.sqlite"
 
@@ -128,8 +130,9 @@ def run_study(
                    console=console, disable=log_lines or not progress)  # fmt: skip
     t0 = time.perf_counter()
     pool = make_executor(executor, run_job, workers)
+    watcher = PretrainWatcher(bar, console, log_lines) if progress else nullcontext(None)
     try:
-        with bar:
+        with bar, watcher as watch:
             n_cells = len(todo) + len(needed)
             task_id = bar.add_task(f"study {spec.name}", total=n_cells, last="")
             done = 0
@@ -139,8 +142,13 @@ def run_study(
                               highlight=False, soft_wrap=True)  # fmt: skip
             while queue or pool.busy():
                 while queue and pool.free() > 0:
-                    pool.submit(queue.popleft())
+                    job = queue.popleft()
+                    if watch is not None and isinstance(job, PretrainJob):
+                        watch.start(job)  # its step, loss and speed show while it trains
+                    pool.submit(job)
                 for job, result, err in pool.collect():
+                    if watch is not None and isinstance(job, PretrainJob):
+                        watch.stop(job)
                     done += 1
                     bar.update(task_id, advance=1, last=_describe(job))
                     if err is not None:

@@ -307,7 +307,8 @@ def train(
     log = _MetricsLog(out, start, info.is_main)
     warmup = int(cfg.optim.warmup_frac * cfg.steps)
     recent: list[float] = []
-    bar = TrainProgress(cfg.objective, start, cfg.steps, enabled=progress and info.is_main)
+    bar = TrainProgress(cfg.objective, start, cfg.steps, enabled=progress and info.is_main,
+                        batch_size=cfg.batch_size)  # fmt: skip
     t_first, n_timed, data_wait = None, 0, 0.0
     batches = iter(loader)
     with bar:

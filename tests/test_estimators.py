@@ -197,3 +197,15 @@ pretrain({str(tmp_path / "run")!r}, progress=False, overrides={{
     assert set(modes.values()) == {"0o644"}, modes
     dirs = {str(p): oct(p.stat().st_mode & 0o777) for p in tmp_path.rglob("*") if p.is_dir()}
     assert set(dirs.values()) == {"0o755"}, dirs  # checkpoint folders were 0700
+
+
+def test_aeon_collection_transformer_passes_aeons_checks() -> None:
+    from aeon.testing.estimator_checking import check_estimator as aeon_check
+
+    from tsdividend.aeon_transformer import EncoderCollectionTransformer
+
+    results = aeon_check(EncoderCollectionTransformer(architecture=TINY))
+    failed = {k: v for k, v in results.items() if v != "PASSED"}
+    assert results and not failed, failed
+    unequal = [np.random.default_rng(i).normal(size=(2, 30 + 3 * i)) for i in range(4)]
+    assert EncoderCollectionTransformer(architecture=TINY).fit_transform(unequal).shape == (4, 32)

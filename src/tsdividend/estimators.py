@@ -33,13 +33,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from tsdividend.atomic import write_json
+from tsdividend.atomic import atomic_target, write_json
 from tsdividend.config import override
 from tsdividend.data import Dataset, from_numpy, to_collection
 from tsdividend.device import pick_device
 from tsdividend.encoder import EncoderConfig
-from tsdividend.encoder.embedder import PRETRAINED_META
-from tsdividend.pretrained import load_pretrained, read_config, save_encoder, save_weights
+from tsdividend.encoder.saved import CARD, PRETRAINED_META, model_card, save_weights
+from tsdividend.pretrained import load_pretrained, read_config, save_encoder, study_rows
 from tsdividend.tasks.base import EncoderLike, EncoderUnderTest
 from tsdividend.tasks.classification_config import ClassificationConfig
 from tsdividend.tasks.classification_finetune import WindowedClassifier, _predict, finetune
@@ -312,8 +312,10 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
                        for k, v in self.model_.head.state_dict().items()}  # fmt: skip
         if tensors:
             save_weights(folder, tensors, CLASSIFIER_WEIGHTS)
-        meta = read_config(folder)
-        write_json(folder / PRETRAINED_META, {**meta, "kind": "classifier", "classifier": info})
+        meta = {**read_config(folder), "kind": "classifier", "classifier": info}
+        write_json(folder / PRETRAINED_META, meta)
+        with atomic_target(folder / CARD) as tmp:
+            tmp.write_text(model_card(meta, study_rows(self.encoder_)))
         return folder
 
     @classmethod

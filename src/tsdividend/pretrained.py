@@ -16,37 +16,25 @@ given), its scores there beside its baselines (docs/estimators.md).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import save_file
 from torch import nn
 
-from tsdividend import __version__
-from tsdividend.atomic import atomic_target, write_json
 from tsdividend.config import to_dict
 from tsdividend.encoder.adapter import WindowTokens
-from tsdividend.encoder.embedder import PRETRAINED_META, PRETRAINED_WEIGHTS, encoder_files
+from tsdividend.encoder.embedder import encoder_files
+from tsdividend.encoder.saved import write_pretrained
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.base import EncoderLike, EncoderUnderTest
 from tsdividend.tasks.external import ExternalEncoder
 
-__all__ = ["CARD", "from_hub", "load_pretrained", "model_card", "push_to_hub", "save_encoder",
-           "study_rows", "write_pretrained"]  # fmt: skip
-
-CARD = "README.md"
-FORMAT = "tsdividend"
+__all__ = ["from_hub", "load_pretrained", "push_to_hub", "read_config", "save_encoder",
+           "study_rows"]  # fmt: skip
 
 
 def _state(module: nn.Module) -> dict[str, Any]:
     return {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
-
-
-def save_weights(folder: Path, tensors: dict[str, Any], name: str = PRETRAINED_WEIGHTS) -> None:
-    """Write safetensors atomically (mode from the umask)."""
-    with atomic_target(folder / name) as tmp:
-        save_file(tensors, str(tmp))
 
 
 def save_encoder(
@@ -88,23 +76,6 @@ def save_encoder(
         raise TypeError(f"cannot save a {type(encoder).__name__}: save_encoder takes THE encoder "
                         "or an external encoder")  # fmt: skip
     return write_pretrained(folder, meta, state, rows if rows is not None else study_rows(encoder))
-
-
-def write_pretrained(
-    folder: str | Path, meta: dict[str, Any], state: dict[str, Any],
-    rows: list[ResultRow] | None = None,
-) -> Path:  # fmt: skip
-    """Write ``meta`` (``config.json``), the tensors ``state`` (``model.safetensors``) and the
-    model card into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = {**meta, "format": FORMAT, "package_version": __version__}
-    meta.setdefault("kind", "encoder")
-    save_weights(folder, state)
-    write_json(folder / PRETRAINED_META, meta)
-    with atomic_target(folder / CARD) as tmp:
-        tmp.write_text(model_card(meta, rows))
-    return folder
 
 
 def read_config(folder: str | Path) -> dict[str, Any]:
@@ -162,76 +133,6 @@ def study_rows(encoder: EncoderLike) -> list[ResultRow]:
     arch = {(r.tokenizer, r.depth) for r in mine}
     base = [r for r in rows if r.init in ("random", "scratch") and (r.tokenizer, r.depth) in arch]
     return mine + base
-
-
-def _describe(meta: dict[str, Any]) -> list[tuple[str, str]]:
-    ext = meta.get("external")
-    if ext:
-        return [("model", f"external encoder `{ext['name']}`"),
-                ("factory", f"`{ext['factory']}` (your code: loading imports it)")]  # fmt: skip
-    enc = meta.get("encoder_config", {})
-    train = meta.get("train_config", {})
-    data = train.get("data", {})
-    steps, batch = train.get("steps"), train.get("batch_size")
-    items = [
-        ("objective", str(meta.get("objective") or meta.get("init", "none"))),
-        ("tokenizer", f"{enc.get('tokenizer')} (patch {enc.get('patch_len')}, "
-                      f"stride {enc.get('stride')})"),
-        ("architecture", f"depth {enc.get('depth')}, d_model {enc.get('d_model')}, "
-                         f"{enc.get('n_heads')} heads"),
-        ("pretraining data", f"{data.get('source', 'none')}"
-                             + (f", corpus of {data['synth_corpus_size']} series"
-                                if data.get("synth_corpus_size") else "")),
-        ("steps x batch", f"{steps} x {batch}" if steps else "not pretrained"),
-        ("samples seen", f"{steps * batch:,}" if steps and batch else "0"),
-        ("config hash", str(meta.get("config_hash", "n/a"))),
-    ]  # fmt: skip
-    return items
-
-
-def model_card(meta: dict[str, Any], rows: list[ResultRow] | None = None) -> str:
-    """The README of a saved encoder: what it is and, with ``rows``, its study scores (mean
-    over datasets of the per-dataset mean over seeds, beside its baseline's)."""
-    title = meta.get("objective") or "tsdividend"
-    lines = ["---", "library_name: tsdividend", "tags: [time-series, self-supervised]", "---", "",
-             f"# {title} encoder (tsdividend {meta.get('package_version', __version__)})", "",
-             "| field | value |", "|---|---|"]  # fmt: skip
-    lines += [f"| {k} | {v} |" for k, v in _describe(meta)]
-    lines += ["", "## Scores", ""]
-    lines += _scores(rows or []) or ["No study scores were recorded for these weights."]
-    lines += ["", "## Use", "", "```python", "from tsdividend.estimators import EncoderClassifier",
-              "", 'clf = EncoderClassifier("path/to/this/folder").fit(X_train, y_train)',
-              "print(clf.score(X_test, y_test))", "```", "",
-              "`tsdividend evaluate --checkpoint path/to/this/folder --task classification "
-              "--dataset ucr/GunPoint` runs the protocols on it. Weights are safetensors; "
-              "loading never unpickles.", ""]  # fmt: skip
-    return "\n".join(lines)
-
-
-def _scores(rows: list[ResultRow]) -> list[str]:
-    from tsdividend.stats.dividend import dividend_rows
-
-    groups: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    pairs = dividend_rows(rows)
-    for p in pairs:
-        g = groups[(p.task, p.regime, p.metric)]
-        g[p.dataset + "|s"].append(p.score)
-        g[p.dataset + "|b"].append(p.baseline)
-    if not groups:
-        return []
-    study = next((r.study for r in rows if r.study), "")
-    out = [f"From study `{study}`: mean over datasets (each the mean over seeds); baseline = "
-           "the same architecture randomly initialised (probe) or trained from scratch "
-           "(fine-tune).", "", "| task | regime | metric | datasets | score | baseline |",
-           "|---|---|---|---|---|---|"]  # fmt: skip
-    for (task, regime, metric), g in sorted(groups.items()):
-        ds = sorted({k.rsplit("|", 1)[0] for k in g})
-        score = sum(sum(g[d + "|s"]) / len(g[d + "|s"]) for d in ds) / len(ds)
-        base = sum(sum(g[d + "|b"]) / len(g[d + "|b"]) for d in ds) / len(ds)
-        out.append(f"| {task} | {regime} | {metric} | {len(ds)} | {score:.4g} | {base:.4g} |")
-    return out
 
 
 def push_to_hub(folder: str | Path, repo_id: str, **kwargs: Any) -> str:

@@ -18,16 +18,14 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from tsdividend.config import from_dict
+from tsdividend.config import from_dict, to_dict
 from tsdividend.device import pick_device
 from tsdividend.encoder.adapter import TokenEncoder
+from tsdividend.encoder.saved import PRETRAINED_META, PRETRAINED_WEIGHTS, write_pretrained
 from tsdividend.encoder.transformer import Encoder, EncoderConfig
 
 ENCODER_WEIGHTS = "encoder.safetensors"
 ENCODER_META = "encoder.json"
-# save_pretrained's names (the Hugging Face layout); a folder holds one pair or the other
-PRETRAINED_WEIGHTS = "model.safetensors"
-PRETRAINED_META = "config.json"
 
 
 def encoder_files(path: str | Path) -> tuple[Path, Path]:
@@ -84,9 +82,6 @@ class Embedder:
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write ``config.json`` + ``model.safetensors`` + a model card (``README.md``) that
         :meth:`from_pretrained`, ``evaluate --checkpoint`` and the estimators load."""
-        from tsdividend.config import to_dict
-        from tsdividend.pretrained import write_pretrained
-
         if not isinstance(self.encoder, Encoder):
             raise TypeError("save_pretrained of an external model: use tsdividend.pretrained."
                             "save_encoder with its ExternalEncoder")  # fmt: skip

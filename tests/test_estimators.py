@@ -209,3 +209,17 @@ def test_aeon_collection_transformer_passes_aeons_checks() -> None:
     assert results and not failed, failed
     unequal = [np.random.default_rng(i).normal(size=(2, 30 + 3 * i)) for i in range(4)]
     assert EncoderCollectionTransformer(architecture=TINY).fit_transform(unequal).shape == (4, 32)
+
+
+def test_embedder_takes_frames_and_unequal_lists(tmp_path) -> None:
+    from tsdividend.encoder import Encoder, EncoderConfig
+    from tsdividend.encoder.embedder import Embedder
+
+    emb = Embedder(Encoder(EncoderConfig(**TINY)), device="cpu")
+    X = np.random.default_rng(0).normal(size=(3, 40))
+    Z = emb.embed(X[:, None])
+    assert np.allclose(emb.embed(pd.DataFrame(X)), Z, atol=1e-6)  # wide frame = (N, T) array
+    ragged = emb.embed([X[0], X[1, :25]])  # aeon's unequal lengths: the short one is masked
+    assert np.allclose(ragged[0], Z[0], atol=1e-6) and np.isfinite(ragged).all()
+    with pytest.raises(DataError, match="Complex data not supported"):
+        emb.embed(np.ones((2, 1, 20), complex))

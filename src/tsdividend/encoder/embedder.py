@@ -19,6 +19,7 @@ import torch
 from safetensors.torch import load_file
 
 from tsdividend.config import from_dict, to_dict
+from tsdividend.data.convert import to_collection
 from tsdividend.device import pick_device
 from tsdividend.encoder.adapter import TokenEncoder
 from tsdividend.encoder.saved import PRETRAINED_META, PRETRAINED_WEIGHTS, write_pretrained
@@ -95,19 +96,27 @@ class Embedder:
         """Load a save_pretrained (or pretraining run) folder: :func:`load_encoder`."""
         return load_encoder(folder, device=device, batch_size=batch_size)
 
-    def embed(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    def embed(self, X: Any, mask: np.ndarray | None = None) -> np.ndarray:
         """Pooled embeddings by THE rule of :mod:`tsdividend.encoder.pooling`.
 
         Args:
-            X: (N, C, T) values; NaN marks a missing value (it is masked, never fed).
-            mask: optional (N, C, T) bool, True = observed (combined with ``~isnan(X)``).
+            X: (N, C, T) values; NaN marks a missing value (it is masked, never fed). Any other
+                collection :func:`tsdividend.data.to_collection` takes is converted first:
+                (N, T) arrays, lists of (T_i,) / (C, T_i) arrays of unequal lengths (padding
+                masked), wide DataFrames.
+            mask: optional (N, C, T) bool, True = observed (combined with ``~isnan(X)``); only
+                with a 3-D array.
 
         Returns:
             float32 (N, C * d_model).
         """
+        if not (isinstance(X, np.ndarray) and X.ndim == 3 and X.dtype.kind in "fiu"):
+            if mask is not None:
+                raise ValueError("mask goes with a (N, C, T) array only; other collections "
+                                 "mark missing values with NaN or their own lengths")  # fmt: skip
+            data = to_collection(X)
+            X, mask = np.where(data.mask, data.X, np.nan), data.mask
         X = np.asarray(X)
-        if X.ndim != 3:
-            raise ValueError(f"embed expects (N, C, T) input, got shape {X.shape}")
         if mask is not None and np.shape(mask) != X.shape:
             raise ValueError(f"mask shape {np.shape(mask)} differs from X shape {X.shape}")
         finite = np.isfinite(X)

@@ -368,8 +368,8 @@ def probe_tensors(probe: TrainedProbe) -> dict[str, torch.Tensor]:
 def probe_from_tensors(tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> TrainedProbe:
     """A fitted logistic probe rebuilt from :func:`probe_tensors` (same predictions)."""
     if not tensors:
-        return TrainedProbe(None, info["constant"], float("nan"), float("nan"), 0, 0,
-                            "constant", 0)  # fmt: skip
+        return TrainedProbe(float("nan"), float("nan"), 0, 0, "constant", 0,
+                            constant=info["constant"])  # fmt: skip
     arr = {k: v.numpy() for k, v in tensors.items()}
     scaler = StandardScaler()
     scaler.mean_, scaler.scale_, scaler.var_ = (
@@ -383,8 +383,7 @@ def probe_from_tensors(tensors: dict[str, torch.Tensor], info: dict[str, Any]) -
     n_classes = max(2, arr["coef"].shape[0])
     lr.classes_, lr.n_features_in_ = np.arange(n_classes), arr["coef"].shape[1]
     pipe = Pipeline([("scale", scaler), ("clf", lr)])
-    return TrainedProbe(pipe, None, float(info["C"]), float("nan"), 0, 0, info["selection"],
-                        0)  # fmt: skip
+    return TrainedProbe(float(info["C"]), float("nan"), 0, 0, info["selection"], 0, model=pipe)
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:

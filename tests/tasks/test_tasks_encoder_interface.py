@@ -12,7 +12,6 @@ import torch
 from safetensors.torch import save_file
 
 from tsdividend.config import to_dict
-from tsdividend.data import Dataset
 from tsdividend.encoder import Encoder, EncoderConfig
 from tsdividend.encoder.embedder import ENCODER_META, load_encoder
 from tsdividend.tasks.base import EncoderUnderTest
@@ -49,20 +48,8 @@ class MomentFeatures:
         return {"encoder_id": "moments", "init": self.init, "config_hash": "moments-v1"}
 
 
-def two_frequencies(n: int = 40, length: int = 64) -> Dataset:
-    rng = np.random.default_rng(0)
-    y = np.arange(n) % 2
-    t = np.arange(length)
-    X = np.sin(2 * np.pi * np.where(y == 0, 2, 9)[:, None] * t / length
-               + rng.uniform(0, 6.3, n)[:, None]) + 0.1 * rng.normal(size=(n, length))  # fmt: skip
-    X = X[:, None].astype(np.float32)
-    splits = {"train": np.arange(n // 2), "test": np.arange(n // 2, n)}
-    return Dataset("synthetic/freq", "classification", X, np.ones_like(X, bool), y.astype(np.int64),
-                   ("2", "9"), splits=splits)  # fmt: skip
-
-
-def test_probes_run_on_any_object_with_embed_and_row_fields() -> None:
-    features, ds, cache = MomentFeatures(), two_frequencies(), EmbeddingCache()
+def test_probes_run_on_any_object_with_embed_and_row_fields(two_frequencies) -> None:
+    features, ds, cache = MomentFeatures(), two_frequencies, EmbeddingCache()
     cfg = ClassificationConfig(shots=())
     rows = evaluate_classification(features, ds, cfg, 0, device="cpu", cache=cache)
     acc = next(r for r in rows if r.metric == "accuracy")

@@ -35,18 +35,6 @@ def conv(init: str = "pretrained") -> ExternalEncoder:
     return ExternalEncoder.from_ref("python:external_models:conv", init)
 
 
-def two_frequencies(n: int = 40, length: int = 64) -> Dataset:
-    rng = np.random.default_rng(0)
-    y = np.arange(n) % 2
-    t = np.arange(length)
-    X = np.sin(2 * np.pi * np.where(y == 0, 2, 9)[:, None] * t / length
-               + rng.uniform(0, 6.3, n)[:, None]) + 0.1 * rng.normal(size=(n, length))  # fmt: skip
-    X = X[:, None].astype(np.float32)
-    splits = {"train": np.arange(n // 2), "test": np.arange(n // 2, n)}
-    return Dataset("synthetic/freq", "classification", X, np.ones_like(X, bool),
-                   y.astype(np.int64), ("2", "9"), splits=splits)  # fmt: skip
-
-
 def test_factory_references_fail_with_one_clear_message() -> None:
     with pytest.raises(ValueError, match="must read python:pkg.module:factory"):
         load_factory("python:external_models")
@@ -60,8 +48,8 @@ def test_factory_references_fail_with_one_clear_message() -> None:
         ExternalEncoder.from_ref("python:external_models:not_an_encoder").build(0)
 
 
-def test_rows_name_the_external_encoder_and_its_baselines_pair_with_it() -> None:
-    ds = two_frequencies()
+def test_rows_name_the_external_encoder_and_its_baselines_pair_with_it(two_frequencies) -> None:
+    ds = two_frequencies
     cfg = ClassificationConfig(shots=())
     pre = evaluate_classification(conv(), ds, cfg, 0, device="cpu")
     rnd = evaluate_classification(conv("random"), ds, cfg, 0, device="cpu")
@@ -75,32 +63,32 @@ def test_rows_name_the_external_encoder_and_its_baselines_pair_with_it() -> None
     assert div[0].dividend == pytest.approx(acc["pretrained"].value - acc["random"].value)
 
 
-def test_fixed_model_without_baselines_gives_unpaired_rows() -> None:
+def test_fixed_model_without_baselines_gives_unpaired_rows(two_frequencies) -> None:
     enc = ExternalEncoder.from_ref("python:external_models:conv_fixed")
-    rows = evaluate_classification(enc, two_frequencies(), ClassificationConfig(shots=()), 0,
+    rows = evaluate_classification(enc, two_frequencies, ClassificationConfig(shots=()), 0,
                                    device="cpu")  # fmt: skip
     assert rows and dividend_rows(rows) == []
 
 
-def test_finetune_trains_the_external_module_and_scratch_is_its_baseline() -> None:
-    ds = two_frequencies()
+def test_finetune_trains_the_external_module_and_scratch_is_its_baseline(two_frequencies) -> None:
+    ds = two_frequencies
     rows = evaluate_classification(conv("scratch"), ds, FT, 0, device="cpu")
     acc = [r for r in rows if r.metric == "accuracy"][0]
     assert acc.init == "scratch" and acc.regime == "finetune" and 0.0 <= acc.value <= 1.0
     assert acc.extra["budget_steps"] == 6
 
 
-def test_numpy_embedder_probes_but_refuses_finetuning() -> None:
+def test_numpy_embedder_probes_but_refuses_finetuning(two_frequencies) -> None:
     enc = ExternalEncoder.from_ref("python:external_models:moments")
-    rows = evaluate_classification(enc, two_frequencies(), ClassificationConfig(shots=()), 0,
+    rows = evaluate_classification(enc, two_frequencies, ClassificationConfig(shots=()), 0,
                                    device="cpu")  # fmt: skip
     assert [r.value for r in rows if r.metric == "accuracy"][0] > 0.75
     with pytest.raises(ValueError, match="not fine-tuned"):
-        evaluate_classification(enc, two_frequencies(), FT, 0, device="cpu")
+        evaluate_classification(enc, two_frequencies, FT, 0, device="cpu")
 
 
-def test_clustering_of_an_external_encoder() -> None:
-    rows = evaluate_clustering(conv(), two_frequencies(), ClusteringConfig(), 0, device="cpu")
+def test_clustering_of_an_external_encoder(two_frequencies) -> None:
+    rows = evaluate_clustering(conv(), two_frequencies, ClusteringConfig(), 0, device="cpu")
     assert {r.metric for r in rows} >= {"nmi", "ari"}
 
 
@@ -145,10 +133,10 @@ def test_anomaly_probe_and_finetune_of_an_external_encoder() -> None:
     assert len(rows) == 10 and {r.init for r in rows} == {"scratch"}
 
 
-def test_fit_hook_sees_the_train_split_only() -> None:
+def test_fit_hook_sees_the_train_split_only(two_frequencies) -> None:
     from external_models import Recorder
 
-    ds = two_frequencies()
+    ds = two_frequencies
     Recorder.fitted.clear()
     enc = ExternalEncoder.from_ref("python:external_models:recorder")
     evaluate_classification(enc, ds, ClassificationConfig(shots=()), 0, device="cpu")

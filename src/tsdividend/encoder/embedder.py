@@ -158,7 +158,9 @@ def load_weights(path: str | Path, config: EncoderConfig) -> Encoder:
         FileNotFoundError: when ``path`` lacks ``encoder.safetensors``.
         ValueError: when the weights do not match the config.
     """
-    meta_path, weights_path = encoder_files(path)
+    path = Path(path)  # the weights alone are read: the description may be gone by now
+    weights_path = next((p for p in (path / ENCODER_WEIGHTS, path / PRETRAINED_WEIGHTS)
+                         if p.is_file()), path / ENCODER_WEIGHTS)  # fmt: skip
     if not weights_path.exists():
         raise FileNotFoundError(f"{weights_path} not found: is {path} a tsdividend pretraining "
                                 "folder?")  # fmt: skip
@@ -167,7 +169,7 @@ def load_weights(path: str | Path, config: EncoderConfig) -> Encoder:
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(
-            f"{weights_path} does not match {meta_path}: missing {missing[:5]}, "
+            f"{weights_path} does not match its description: missing {missing[:5]}, "
             f"unexpected {unexpected[:5]}"
         )
     return encoder.eval()

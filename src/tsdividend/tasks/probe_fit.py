@@ -18,7 +18,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -74,11 +75,10 @@ def canonical_order(Z: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ProbeFit:
-    """Outcome of :func:`fit_probe`.
+class ProbeChoice:
+    """What a probe's selection chose (shared by :class:`ProbeFit` and :class:`TrainedProbe`).
 
     Attributes:
-        pred: (N_test,) predicted class ids.
         C: the chosen regularisation constant (``inf`` = hard margin, ts2vec only).
         cv_score: mean cross-validated accuracy of the chosen C (NaN when C was not searched).
         cv_folds: number of stratified folds of the search (0 when C was not searched).
@@ -88,13 +88,20 @@ class ProbeFit:
         n_fit: training rows of the final model (ts2vec: at most 10000, the search subsample).
     """
 
-    pred: np.ndarray
     C: float
     cv_score: float
     cv_folds: int
     cv_repeats: int
     selection: str
     n_fit: int
+
+
+@dataclass(frozen=True)
+class ProbeFit(ProbeChoice):
+    """Outcome of :func:`fit_probe`: the choice (:class:`ProbeChoice`) and ``pred``, the
+    (N_test,) predicted class ids."""
+
+    pred: np.ndarray
 
 
 def make_classifier(kind: str, C: float, max_iter: int = 2000) -> Pipeline:
@@ -174,24 +181,18 @@ def _cv_select(
     return float(grid[best]), float(means[best])
 
 
-@dataclass
-class TrainedProbe:
-    """A probe fitted by :func:`train_probe`, reusable on new features (the estimators' model).
+@dataclass(frozen=True)
+class TrainedProbe(ProbeChoice):
+    """A probe fitted by :func:`train_probe`, reusable on new features (the estimators' model):
+    the choice (:class:`ProbeChoice`), ``model`` (the fitted pipeline; None when training had one
+    class) and ``constant`` (that one class id, else None)."""
 
-    Attributes:
-        model: the fitted pipeline (None when training had one class).
-        constant: that one class id (None otherwise).
-        C, cv_score, cv_folds, cv_repeats, selection, n_fit: as in :class:`ProbeFit`.
-    """
+    model: Pipeline | None = None
+    constant: int | None = None
 
-    model: Pipeline | None
-    constant: int | None
-    C: float
-    cv_score: float
-    cv_folds: int
-    cv_repeats: int
-    selection: str
-    n_fit: int
+    def choice(self) -> dict[str, Any]:
+        """The :class:`ProbeChoice` fields."""
+        return {f.name: getattr(self, f.name) for f in fields(ProbeChoice)}
 
     def predict(self, Z: np.ndarray) -> np.ndarray:
         """(N, F) features -> (N,) class ids."""
@@ -210,8 +211,7 @@ class TrainedProbe:
 
     def outcome(self, Z_test: np.ndarray) -> ProbeFit:
         """The test predictions (read once) with the selection's record."""
-        return ProbeFit(self.predict(Z_test), self.C, self.cv_score, self.cv_folds,
-                        self.cv_repeats, self.selection, self.n_fit)  # fmt: skip
+        return ProbeFit(**self.choice(), pred=self.predict(Z_test))
 
 
 def train_probe(
@@ -229,8 +229,8 @@ def train_probe(
     Z, y = np.asarray(Z_train)[order], np.asarray(y_train)[order]
     classes, counts = np.unique(y, return_counts=True)
     if classes.size < 2:
-        return TrainedProbe(None, int(y[0]), float("nan"), float("nan"), 0, 0, "constant",
-                            int(y.size))  # fmt: skip
+        return TrainedProbe(float("nan"), float("nan"), 0, 0, "constant", int(y.size),
+                            constant=int(y[0]))  # fmt: skip
     if classifier == "ts2vec":
         if y.size // classes.size < 5 or y.size < 50:
             return _final(classifier, float("inf"), max_iter, Z, y, float("nan"), 0, 0)
@@ -274,7 +274,7 @@ def fit_probe(
                         repeats=repeats, seed=seed, fixed_C=fixed_C, max_iter=max_iter)  # fmt: skip
     if probe.model is None:  # one class: keep its label dtype
         pred = np.full(len(Z_test), np.asarray(y_train)[0], dtype=np.asarray(y_train).dtype)
-        return ProbeFit(pred, probe.C, probe.cv_score, 0, 0, "constant", probe.n_fit)
+        return ProbeFit(**probe.choice(), pred=pred)
     return probe.outcome(Z_test)
 
 
@@ -285,8 +285,8 @@ def _final(
     """Fit with the chosen C on (Z, y)."""
     model = make_classifier(kind, C, max_iter)
     quiet_fit(model, Z, y)
-    return TrainedProbe(model, None, C, score, folds, repeats, "cv" if folds else "fixed",
-                        int(y.size))  # fmt: skip
+    return TrainedProbe(C, score, folds, repeats, "cv" if folds else "fixed", int(y.size),
+                        model=model)  # fmt: skip
 
 
 def few_shot_indices(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

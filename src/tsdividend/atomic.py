@@ -7,6 +7,7 @@ with ``os.replace``, which is atomic on POSIX and Windows within one file system
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tsdividend.errors import StorageError
 
 _UMASK = os.umask(0)  # read the process umask once (mkstemp creates files 0600)
 os.umask(_UMASK)
@@ -37,8 +40,11 @@ def atomic_target(dest: str | Path) -> Iterator[Path]:
     """Yield a temp path next to ``dest``; on success fsync it and ``os.replace`` it into place,
     on error delete it (``dest`` is then untouched)."""
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    except OSError as e:
+        raise storage_error(e, dest) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -49,8 +55,24 @@ def atomic_target(dest: str | Path) -> Iterator[Path]:
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
+    except OSError as e:
+        raise storage_error(e, dest) from None
     finally:
         tmp.unlink(missing_ok=True)  # no-op after a successful replace
+
+
+def storage_error(e: OSError, path: str | Path) -> StorageError:
+    """An ``OSError`` met while writing ``path`` as a one-line :class:`StorageError` naming it
+    (a full disk says nothing of the file otherwise)."""
+    if isinstance(e, StorageError):
+        return StorageError(f"cannot write {path}: {e.reason}", e.reason)
+    hint = {
+        errno.ENOSPC: "free some space or write elsewhere",
+        errno.EACCES: "check the folder's permissions or write elsewhere",
+        errno.EROFS: "the file system is read-only: write elsewhere",
+    }.get(e.errno or 0, "")
+    reason = (e.strerror or str(e)) + (f" ({hint})" if hint else "")
+    return StorageError(f"cannot write {path}: {reason}", reason)
 
 
 def write_json(dest: str | Path, obj: Any) -> None:

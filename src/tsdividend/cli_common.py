@@ -18,6 +18,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from tsdividend.errors import StorageError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 err = Console(stderr=True)
@@ -33,15 +35,28 @@ DataDirOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per line on stdout.")]
 
 
+def error_line(e: BaseException) -> str:
+    """The one line an expected failure prints: its message, with the path of an ``OSError``
+    that names one (``Permission denied: runs/x``)."""
+    if isinstance(e, OSError) and not isinstance(e, StorageError) and e.filename is not None:
+        what = e.strerror or type(e).__name__
+        target = f"{e.filename} -> {e.filename2}" if e.filename2 is not None else e.filename
+        return f"{what}: {target}"
+    return " ".join(str(e).split())  # one line, whatever the message held
+
+
 def clean_errors(fn: F) -> F:
-    """Turn bad-input errors into one red line on stderr and exit status 2."""
+    """Turn expected failures (``ValueError``: bad input; ``OSError``: a file or folder the
+    machine refused; :mod:`tsdividend.errors`) into one red line on stderr and exit status 2;
+    internal bugs keep their traceback (exit 1)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (ValueError, FileNotFoundError) as e:  # bad input; internal bugs keep a traceback
-            err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, soft_wrap=True)
+        except (ValueError, OSError) as e:
+            err.print(f"[red]error:[/red] {escape(error_line(e))}", highlight=False,
+                      soft_wrap=True)  # fmt: skip
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

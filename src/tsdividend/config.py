@@ -18,6 +18,8 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tsdividend.errors import InputError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
@@ -26,7 +28,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
 C = TypeVar("C")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A config value or key is invalid; the message names it and the valid choices."""
 
 
@@ -80,11 +82,34 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "") -> C:
         elif isinstance(value, list):
             kwargs[key] = tuple(value)
         else:
+            _check_scalar(path, value, hints[key])
             kwargs[key] = value
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{where or cls.__name__}: {err}") from err
+
+
+_SCALARS: dict[type, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,),
+                                          bool: (bool,)}  # fmt: skip
+
+
+def _check_scalar(path: str, value: Any, tp: Any) -> None:
+    """Refuse a value of the wrong kind for a plain ``int`` / ``float`` / ``str`` / ``bool``
+    field (``X | None`` too): ``steps = "ten"`` names the field and the value, instead of failing
+    later in a comparison."""
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else ()
+    options = [a for a in args if a is not type(None)] if args else [tp]
+    if value is None and type(None) in args:
+        return
+    if not all(t in _SCALARS for t in options):
+        return  # tuples, dicts, literals, unions of configs: checked by the class itself
+    allowed = tuple(k for t in options for k in _SCALARS[t])
+    if isinstance(value, bool) and bool not in options:
+        allowed = ()
+    if not isinstance(value, allowed):
+        names = " or ".join(t.__name__ for t in options)
+        raise ConfigError(f"{path} must be {names}, got {value!r} ({type(value).__name__})")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -109,6 +134,10 @@ def load_toml(cls: type[C], path: str | Path) -> C:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder, not a TOML config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text (UTF-8 TOML) file") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from err
     return from_dict(cls, data, where=str(path))

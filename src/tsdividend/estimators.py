@@ -38,8 +38,9 @@ from tsdividend.config import override
 from tsdividend.data import Dataset, from_numpy, to_collection
 from tsdividend.device import pick_device
 from tsdividend.encoder import EncoderConfig
+from tsdividend.encoder.embedder import read_config
 from tsdividend.encoder.saved import CARD, PRETRAINED_META, model_card, save_weights
-from tsdividend.pretrained import load_pretrained, read_config, save_encoder, study_rows
+from tsdividend.pretrained import load_pretrained, save_encoder, study_rows
 from tsdividend.tasks.base import EncoderLike, EncoderUnderTest
 from tsdividend.tasks.classification_config import ClassificationConfig
 from tsdividend.tasks.classification_finetune import WindowedClassifier, _predict, finetune

@@ -15,7 +15,6 @@ given), its scores there beside its baselines (docs/estimators.md).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,13 @@ from torch import nn
 
 from tsdividend.config import to_dict
 from tsdividend.encoder.adapter import WindowTokens
-from tsdividend.encoder.embedder import encoder_files
+from tsdividend.encoder.embedder import EncoderFileError, encoder_files, read_config
 from tsdividend.encoder.saved import write_pretrained
 from tsdividend.results.row import ResultRow
 from tsdividend.tasks.base import EncoderLike, EncoderUnderTest
 from tsdividend.tasks.external import ExternalEncoder
 
-__all__ = ["from_hub", "load_pretrained", "push_to_hub", "read_config", "save_encoder",
-           "study_rows"]  # fmt: skip
+__all__ = ["from_hub", "load_pretrained", "push_to_hub", "save_encoder", "study_rows"]
 
 
 def _state(module: nn.Module) -> dict[str, Any]:
@@ -78,18 +76,6 @@ def save_encoder(
     return write_pretrained(folder, meta, state, rows if rows is not None else study_rows(encoder))
 
 
-def read_config(folder: str | Path) -> dict[str, Any]:
-    """The folder's description (``config.json`` or a run's ``encoder.json``)."""
-    path = encoder_files(folder)[0]
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON ({e})") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(meta).__name__}")
-    return meta
-
-
 def load_pretrained(folder: str | Path, *, encoder_id: str | None = None) -> EncoderLike:
     """An encoder from a save_pretrained folder or a pretraining run folder (never unpickles).
 
@@ -107,9 +93,9 @@ def load_pretrained(folder: str | Path, *, encoder_id: str | None = None) -> Enc
     if ext is not None:
         return ExternalEncoder(ext["name"], ext["factory"], encoder_id=encoder_id,
                                weights=str(weights))  # fmt: skip
-    if "encoder_config" not in meta:
-        raise ValueError(f"{encoder_files(folder)[0]} has no encoder_config: not a tsdividend "
-                         "encoder description")  # fmt: skip
+    if not isinstance(meta.get("encoder_config"), dict):
+        raise EncoderFileError(f"{encoder_files(folder)[0]} holds no encoder_config table: not "
+                               "a tsdividend encoder description")  # fmt: skip
     return EncoderUnderTest.from_arg(str(folder), encoder_id=encoder_id)
 
 

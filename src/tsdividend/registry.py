@@ -10,10 +10,12 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
+from tsdividend.errors import InputError
+
 T = TypeVar("T")
 
 
-class UnknownNameError(KeyError, ValueError):
+class UnknownNameError(KeyError, InputError):
     """A name no registry entry has. A ``KeyError`` (a failed lookup) and a ``ValueError`` (bad
     user input: the CLI prints it as one line); ``str()`` is the message, without quotes."""
 

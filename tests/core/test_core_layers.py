@@ -12,6 +12,7 @@ ROOT = Path(tsdividend.__file__).parent
 # Lower index = lower layer. The package facade (tsdividend/__init__.py) re-exports lazily and is
 # exempt; ``report`` may read the torch-free task registry (it names each task's headline).
 LAYERS = (
+    {"errors"},
     {"config", "registry", "atomic", "device", "schedules"},
     {"data", "metrics", "results"},
     {"synth", "stats"},

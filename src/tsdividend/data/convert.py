@@ -5,7 +5,8 @@
 
 - **wide** (default): one row per series, one column per time step (all numeric). ``label_col``
   names a column holding one class label per row.
-- **long** (``time_col`` and/or ``id_col`` given): one row per time step. Rows are grouped by
+- **long** (``time_col`` and/or ``id_col`` given, or one datetime column, then the time column:
+  datetime columns are never values): one row per time step. Rows are grouped by
   ``id_col`` (one series per id, in order of first appearance; without ``id_col`` the whole frame
   is one series), sorted by ``time_col`` within a series, and every remaining numeric column is a
   channel. Shorter series are right-padded (mask False). ``label_col`` is then a per-series class
@@ -89,7 +90,7 @@ def from_numpy(
         DataError: wrong rank (naming the shape), non-numeric values, inf, an all-missing
             series, or labels that do not fit ``X``.
     """
-    arr = np.asarray(X)
+    arr = _checked_array(X, name)
     if arr.ndim not in (1, 2, 3):
         raise DataError(
             f"{name}: X has shape {arr.shape} (rank {arr.ndim}); expected (T,), (N, T) or (N, C, T)"
@@ -204,9 +205,19 @@ def from_pandas(
         DataError: a named column is missing, a value column is not numeric (naming the row
             label, column and cell), or the checks of ``from_numpy`` fail.
     """
+    if df.empty:
+        raise DataError(f"{name}: the DataFrame is empty")
     for col in (label_col, time_col, id_col):
         if col is not None and col not in df.columns:
             raise DataError(f"{name}: column {col!r} not in the frame; columns: {list(df.columns)}")
+    # datetime columns are the time index, never values (they would become nanosecond counts)
+    stamps = [c for c in df.columns if c not in (label_col, time_col, id_col)
+              and pd.api.types.is_datetime64_any_dtype(df[c])]  # fmt: skip
+    if stamps and time_col is None and len(stamps) == 1:
+        time_col = stamps.pop()
+    if stamps:
+        raise DataError(f"{name}: datetime column(s) {stamps} cannot be values; name the time "
+                        "column with time_col (one datetime column is taken as it)")  # fmt: skip
     if time_col is None and id_col is None:
         return _from_wide(df, label_col=label_col, name=name, task=task, min_length=min_length)
     return _from_long(df, label_col, time_col, id_col, name=name, task=task, min_length=min_length)

@@ -25,10 +25,15 @@ from typing import Any
 
 import numpy as np
 
+from tsdividend.errors import InputError
+
 TASKS = ("classification", "anomaly", "forecasting", "unlabelled")
 
 
-class DataError(ValueError):
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class DataError(InputError):
     """Bad input data or an unusable dataset name; the message names the file, row and value."""
 
 
@@ -211,12 +216,22 @@ def check_series(
             file); defaults to 1..N.
     """
     labels = list(rows) if rows is not None else list(range(1, values.shape[0] + 1))
+    if values.ndim != 3 or 0 in values.shape:
+        raise DataError(f"{source}: shape {values.shape} holds no value: need >= 1 series, "
+                        ">= 1 channel and >= 1 time step")  # fmt: skip
     bad = np.argwhere(np.isinf(values))
     if bad.size:
         n, c, t = bad[0]
         raise DataError(
             f"{source}: row {labels[n]}: infinite value {values[n, c, t]} "
             f"(channel {c}, time step {t}); fix or remove it (NaN is treated as missing)"
+        )
+    huge = np.argwhere(np.abs(np.nan_to_num(values)) > FLOAT32_MAX)
+    if huge.size:  # finite in float64, infinite once stored as the models' float32
+        n, c, t = huge[0]
+        raise DataError(
+            f"{source}: row {labels[n]}: value {values[n, c, t]:g} (channel {c}, time step {t}) "
+            f"is beyond float32's range (|x| <= {FLOAT32_MAX:.3g}); rescale the data"
         )
     observed = ~np.isnan(values)
     empty = np.flatnonzero(~observed.any(axis=(1, 2)))

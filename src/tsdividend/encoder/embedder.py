@@ -20,10 +20,12 @@ from safetensors.torch import load_file
 
 from tsdividend.config import from_dict, to_dict
 from tsdividend.data.convert import to_collection
+from tsdividend.data.dataset import FLOAT32_MAX, DataError
 from tsdividend.device import pick_device
 from tsdividend.encoder.adapter import TokenEncoder
 from tsdividend.encoder.saved import PRETRAINED_META, PRETRAINED_WEIGHTS, write_pretrained
 from tsdividend.encoder.transformer import Encoder, EncoderConfig
+from tsdividend.errors import InputError
 
 ENCODER_WEIGHTS = "encoder.safetensors"
 ENCODER_META = "encoder.json"
@@ -42,6 +44,10 @@ def encoder_files(path: str | Path) -> tuple[Path, Path]:
             return path / meta, path / weights
     raise FileNotFoundError(f"{path / ENCODER_META} not found (nor {PRETRAINED_META}): is {path} "
                             "a tsdividend pretraining or save_pretrained folder?")  # fmt: skip
+
+
+class EncoderFileError(InputError):
+    """An encoder's files are damaged or do not fit each other (the message names the file)."""
 
 
 class Embedder:
@@ -118,11 +124,18 @@ class Embedder:
             X, mask = np.where(data.mask, data.X, np.nan), data.mask
         X = np.asarray(X)
         if mask is not None and np.shape(mask) != X.shape:
-            raise ValueError(f"mask shape {np.shape(mask)} differs from X shape {X.shape}")
+            raise DataError(f"mask shape {np.shape(mask)} differs from X shape {X.shape}")
+        if 0 in X.shape[1:]:
+            raise DataError(f"X has shape {X.shape}: no channel or no time step to embed")
         finite = np.isfinite(X)
         if np.isinf(X).any():
             n, c, t = np.argwhere(np.isinf(X))[0]
-            raise ValueError(f"X holds an infinite value at series {n}, channel {c}, step {t}")
+            raise DataError(f"X holds an infinite value at series {n}, channel {c}, step {t}")
+        huge = np.abs(np.where(finite, X, 0.0)) > FLOAT32_MAX
+        if huge.any():  # float64 values the float32 model would turn into inf, then NaN
+            n, c, t = np.argwhere(huge)[0]
+            raise DataError(f"X[{n}, {c}, {t}] = {X[n, c, t]:g} is beyond float32's range "
+                            f"(|x| <= {FLOAT32_MAX:.3g}); rescale the data")  # fmt: skip
         observed = finite if mask is None else finite & np.asarray(mask, bool)
         values = np.where(observed, X, 0.0).astype(np.float32)
         out = np.empty((X.shape[0], self.encoder.embedding_dim(X.shape[1])), np.float32)
@@ -142,8 +155,29 @@ def read_meta(path: str | Path) -> tuple[dict[str, Any], EncoderConfig]:
         ConfigError: when its ``encoder_config`` is not a valid :class:`EncoderConfig`.
     """
     meta_path = encoder_files(path)[0]
-    meta = json.loads(meta_path.read_text())
+    meta = read_config(path)
+    if not isinstance(meta.get("encoder_config"), dict):
+        raise EncoderFileError(f"{meta_path} holds no encoder_config table: not a tsdividend "
+                               "encoder description")  # fmt: skip
     return meta, from_dict(EncoderConfig, meta["encoder_config"], where=str(meta_path))
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    """The folder's description (``config.json``, or a run's ``encoder.json``) as a dict.
+
+    Raises:
+        EncoderFileError: damaged JSON, or JSON that is not an object (naming the file).
+    """
+    path = encoder_files(folder)[0]
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise EncoderFileError(f"{path} is not valid JSON ({e}): the file is damaged; "
+                               "re-export the encoder") from None  # fmt: skip
+    if not isinstance(meta, dict):
+        raise EncoderFileError(f"{path} is not a JSON object (got {type(meta).__name__}): not "
+                               "a tsdividend encoder description")  # fmt: skip
+    return meta
 
 
 def load_weights(path: str | Path, config: EncoderConfig) -> Encoder:
@@ -165,14 +199,43 @@ def load_weights(path: str | Path, config: EncoderConfig) -> Encoder:
         raise FileNotFoundError(f"{weights_path} not found: is {path} a tsdividend pretraining "
                                 "folder?")  # fmt: skip
     encoder = Encoder(config)
-    state = load_file(str(weights_path))
-    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    try:
+        state = load_file(str(weights_path))
+    except Exception as e:  # safetensors raises its own SafetensorError on a damaged header
+        raise EncoderFileError(
+            f"{weights_path} is not a readable safetensors file ({e}): the "
+            "file is damaged or truncated; re-export the encoder"
+        ) from None
+    check_finite(state, weights_path)
+    try:
+        missing, unexpected = encoder.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # a tensor of another shape than the description says
+        first = str(e).split("\n\t")[1] if "\n\t" in str(e) else str(e)
+        described = ENCODER_META if weights_path.name == ENCODER_WEIGHTS else PRETRAINED_META
+        raise EncoderFileError(
+            f"{weights_path} does not match the architecture in {described} "
+            f"(d_model, depth, heads, tokenizer): {first.strip()}"
+        ) from None
     if missing or unexpected:
-        raise ValueError(
+        raise EncoderFileError(
             f"{weights_path} does not match its description: missing {missing[:5]}, "
             f"unexpected {unexpected[:5]}"
         )
     return encoder.eval()
+
+
+def check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
+    """Refuse weights holding NaN or infinity (they would embed to NaN without a word).
+
+    Raises:
+        EncoderFileError: naming the file and the first such tensor.
+    """
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise EncoderFileError(
+                f"{path}: tensor {name!r} holds NaN or infinite values; "
+                "these weights cannot be used (re-train or re-export)"
+            )
 
 
 def load_encoder(path: str | Path, device: str = "auto", batch_size: int = 256) -> Embedder:

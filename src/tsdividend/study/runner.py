@@ -32,6 +32,7 @@ from tsdividend import __version__
 from tsdividend.atomic import write_json
 from tsdividend.config import to_dict
 from tsdividend.data import resolve_data_dir
+from tsdividend.errors import InputError
 from tsdividend.report.provenance import provenance_info
 from tsdividend.results.store import ResultStore
 from tsdividend.study.executors import EXECUTORS, make_executor
@@ -42,7 +43,7 @@ from tsdividend.study.watch import PretrainWatcher
 RESULTS = "results.sqlite"
 
 
-class StudyError(ValueError):
+class StudyError(InputError):
     """The study cannot run here, or some of its cells failed (the message lists them)."""
 
 

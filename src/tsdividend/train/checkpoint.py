@@ -30,13 +30,14 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import Tensor, nn
 
-from tsdividend.atomic import apply_umask, atomic_target, write_json
+from tsdividend.atomic import apply_umask, atomic_target, storage_error, write_json
 from tsdividend.encoder.embedder import ENCODER_META, ENCODER_WEIGHTS
+from tsdividend.errors import InputError
 
 LATEST = "latest.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint folder is missing, incomplete or inconsistent (the message names the file)."""
 
 
@@ -92,7 +93,10 @@ def save_checkpoint(
     ckpt_root = Path(out) / "checkpoints"
     ckpt_root.mkdir(parents=True, exist_ok=True)
     final = ckpt_root / f"step-{step:08d}"
-    tmp = Path(tempfile.mkdtemp(dir=ckpt_root, prefix=f".step-{step:08d}."))
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=ckpt_root, prefix=f".step-{step:08d}."))
+    except OSError as e:
+        raise storage_error(e, final) from None
     try:
         # save_model drops aliases of shared tensors (e.g. a hybrid's sub-objectives holding the
         # same encoder) and load_model restores them.
@@ -104,6 +108,8 @@ def save_checkpoint(
         if final.exists():  # re-saving a step (after a resume): replace it
             shutil.rmtree(final)
         tmp.rename(final)
+    except OSError as e:  # full disk, permissions: name the checkpoint, not the temp folder
+        raise storage_error(e, final) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     write_json(Path(out) / LATEST, {"step": step, "path": str(final.relative_to(out))})

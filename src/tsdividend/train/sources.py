@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,16 @@ class DataConfig:
 
 
 def real_corpus(names: Sequence[str], data_dir: str | None) -> list[Dataset]:
-    """Load the datasets whose train splits form the real corpus (all available ones if empty)."""
+    """Load the datasets whose train splits form the real corpus (all available ones if empty).
+
+    Raises:
+        DataError: a named data root that does not exist (as ``tsdividend run`` refuses it:
+            silently training on the bundled sets instead would be a different run), or no
+            dataset at all.
+    """
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise DataError(f"data dir {data_dir} not found: real pretraining reads its train "
+                        "splits (point --data-dir at the benchmark data)")  # fmt: skip
     if not names:
         names = [
             row["name"]

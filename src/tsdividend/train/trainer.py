@@ -28,9 +28,11 @@ import torch
 from torch import nn
 
 from tsdividend import __version__
+from tsdividend.atomic import storage_error
 from tsdividend.config import HASH_OMIT_DEFAULT, config_hash, to_dict
 from tsdividend.encoder import Encoder, EncoderConfig
 from tsdividend.encoder.layers import Block
+from tsdividend.errors import InputError
 from tsdividend.objectives import Batch, Objective, build_objective
 from tsdividend.schedules import warmup_cosine
 from tsdividend.train.checkpoint import (
@@ -56,9 +58,14 @@ class TrainingError(RuntimeError):
     """Training cannot go on (non-finite loss, inconsistent resume); the message says why."""
 
 
-class RunFolderError(TrainingError, ValueError):
+class RunFolderError(TrainingError, InputError):
     """The run folder does not fit the request (a run already there without ``resume``, or a
     resume whose config differs): bad input, so the CLI prints one line and exits 2."""
+
+
+class NonFiniteLossError(TrainingError, InputError):
+    """The loss became NaN or infinite (the message gives the step, the loss components and a
+    hint); an expected failure of a configuration (learning rate, data), not a bug."""
 
 
 def _flat(d: dict, prefix: str = "") -> dict[str, object]:
@@ -280,10 +287,12 @@ def train(
     if ema is not None:
         meta["ema"] = ema
     start, saved = 0, None
+    recent: list[float] = []  # the last 10 losses: final_loss is their mean, across a resume
     folder = _check_resume(out, cfg, resume)
     if folder is not None:
         state = load_checkpoint(folder, objective, optimizer)
         start, saved = int(state["step"]), state.get("precision")
+        recent = [float(v) for v in state.get("recent_losses", [])]
     source = PretrainSource(cfg.data, cfg.seed, cfg.batch_size)
     choice = _precision(cfg, objective, source, shards[0], micro, info, saved)
     meta["precision"] = choice.to_json()
@@ -306,7 +315,6 @@ def train(
     probe = _probe_batch(source, info) if cfg.diag_every else None
     log = _MetricsLog(out, start, info.is_main)
     warmup = int(cfg.optim.warmup_frac * cfg.steps)
-    recent: list[float] = []
     bar = TrainProgress(cfg.objective, start, cfg.steps, enabled=progress and info.is_main,
                         batch_size=cfg.batch_size)  # fmt: skip
     t_first, n_timed, data_wait = None, 0, 0.0
@@ -347,7 +355,7 @@ def train(
             step_loss = all_reduce_mean(step_loss)
             loss_value = float(step_loss)
             if not math.isfinite(loss_value):
-                raise TrainingError(
+                raise NonFiniteLossError(
                     f"non-finite loss {loss_value} at step {step} of {cfg.objective}; "
                     f"components: { {k: float(v) for k, v in logs.items()} } (try a lower lr)"
                 )
@@ -374,7 +382,7 @@ def train(
                     row.update(_diagnostics(objective, probe))
                 log.write(row)
             if info.is_main and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
-                save_checkpoint(out, done, objective, optimizer, meta)
+                save_checkpoint(out, done, objective, optimizer, {**meta, "recent_losses": recent})
                 export_encoder(
                     out,
                     objective.downstream_encoder(),
@@ -439,8 +447,11 @@ class _MetricsLog:
 
     def write(self, row: dict[str, Any]) -> None:
         if self.enabled:
-            with self.path.open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
+            try:
+                with self.path.open("a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+            except OSError as e:
+                raise storage_error(e, self.path) from None
 
     def last_loss(self) -> float:
         rows = self._rows()

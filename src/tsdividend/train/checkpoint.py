@@ -20,6 +20,7 @@ seeds every step from (seed, step, rank) and all schedules are pure functions of
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -35,6 +36,7 @@ from tsdividend.encoder.embedder import ENCODER_META, ENCODER_WEIGHTS
 from tsdividend.errors import InputError
 
 LATEST = "latest.json"
+TENSOR_FILES = ("model.safetensors", "optimizer.safetensors")
 
 
 class CheckpointError(InputError):
@@ -103,7 +105,9 @@ def save_checkpoint(
         save_model(model, str(tmp / "model.safetensors"))
         opt_tensors, opt_meta = flatten_optimizer(optimizer.state_dict())
         save_file(_contiguous(opt_tensors), str(tmp / "optimizer.safetensors"))
-        write_json(tmp / "state.json", {**meta, "step": step, "optimizer": opt_meta})
+        sums = {name: file_sha256(tmp / name) for name in TENSOR_FILES}
+        write_json(tmp / "state.json", {**meta, "step": step, "optimizer": opt_meta,
+                                        "checksums": sums})  # fmt: skip
         apply_umask(tmp)  # mkdtemp made it 0700, safetensors its files 0600
         if final.exists():  # re-saving a step (after a resume): replace it
             shutil.rmtree(final)
@@ -119,18 +123,94 @@ def save_checkpoint(
 
 
 def latest_checkpoint(out: Path) -> Path | None:
-    """The folder named by ``out/latest.json``, or None when the run has no checkpoint yet."""
+    """The folder named by ``out/latest.json``, or None when the run has no checkpoint yet.
+
+    Raises:
+        CheckpointError: an unreadable pointer, one naming a folder outside ``out/checkpoints``
+            (resume never follows a pointer out of its run), or one without ``state.json``.
+    """
     pointer = Path(out) / LATEST
     if not pointer.exists():
         return None
     try:
         rel = json.loads(pointer.read_text())["path"]
-    except (json.JSONDecodeError, KeyError) as err:
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{pointer}: unreadable checkpoint pointer ({err})") from err
-    folder = Path(out) / rel
+    root = (Path(out) / "checkpoints").resolve()
+    folder = (Path(out) / str(rel)).resolve()
+    if folder.parent != root:
+        raise CheckpointError(f"{pointer} names {rel!r}, outside {root}: not followed")
     if not (folder / "state.json").exists():
         raise CheckpointError(f"{pointer} names {folder}, which has no state.json")
     return folder
+
+
+def check_checkpoint(folder: Path) -> str | None:
+    """Why checkpoint ``folder`` cannot be resumed from (a missing file, unreadable
+    ``state.json``, a weights file whose sha256 differs from the one recorded), or None when it
+    is intact. Checkpoints written before checksums were recorded are checked for presence only.
+    """
+    state = folder / "state.json"
+    for name in (*TENSOR_FILES, "state.json"):
+        if not (folder / name).is_file():
+            return f"{name} is missing"
+    try:
+        meta = json.loads(state.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        return f"state.json is unreadable ({e})"
+    for name, expected in (meta.get("checksums") or {}).items():
+        if file_sha256(folder / name) != expected:
+            return f"{name} does not match its recorded sha256 (truncated or overwritten)"
+    return None
+
+
+def intact_checkpoint(out: Path) -> tuple[Path | None, list[str]]:
+    """The newest checkpoint of run ``out`` that :func:`check_checkpoint` passes, and one line
+    per newer one skipped (which and why). ``latest.json`` is tried first; a damaged pointer is
+    itself reported and the step folders are searched instead.
+
+    Returns:
+        (folder or None when the run has none or none is intact, skipped lines).
+    """
+    out = Path(out)
+    skipped: list[str] = []
+    candidates: list[Path] = []
+    try:
+        latest = latest_checkpoint(out)
+        if latest is not None:
+            candidates.append(latest)
+    except CheckpointError as e:
+        skipped.append(str(e))
+    steps = sorted((out / "checkpoints").glob("step-*"), reverse=True)
+    candidates += [f for f in steps if f.resolve() not in {c.resolve() for c in candidates}]
+    for folder in candidates:
+        why = check_checkpoint(folder)
+        if why is None:
+            return folder, skipped
+        skipped.append(f"skipped checkpoint {folder}: {why}")
+    return None, skipped
+
+
+def remove_stale(out: Path) -> list[Path]:
+    """Delete what a killed writer left in run folder ``out``: temp checkpoint folders
+    (``checkpoints/.step-*``) and temp files (``.*.part``). Call it only on a folder this process
+    owns (a run being started or resumed). Returns what was removed."""
+    out = Path(out)
+    stale = [*(out / "checkpoints").glob(".step-*"), *out.glob(".*.part")]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return stale
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_checkpoint(

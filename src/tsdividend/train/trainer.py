@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from rich.console import Console
 from torch import nn
 
 from tsdividend import __version__
-from tsdividend.atomic import storage_error
+from tsdividend.atomic import atomic_target, storage_error
 from tsdividend.config import HASH_OMIT_DEFAULT, config_hash, to_dict
 from tsdividend.encoder import Encoder, EncoderConfig
 from tsdividend.encoder.layers import Block
@@ -36,9 +37,12 @@ from tsdividend.errors import InputError
 from tsdividend.objectives import Batch, Objective, build_objective
 from tsdividend.schedules import warmup_cosine
 from tsdividend.train.checkpoint import (
+    LATEST,
+    CheckpointError,
     export_encoder,
-    latest_checkpoint,
+    intact_checkpoint,
     load_checkpoint,
+    remove_stale,
     save_checkpoint,
 )
 from tsdividend.train.diagnostics import embedding_std, rankme
@@ -237,13 +241,29 @@ def _precision(
     return choose_precision("auto", info.device, measure)
 
 
-def _check_resume(out: Path, cfg: TrainConfig, resume: bool) -> Path | None:
-    folder = latest_checkpoint(out)
-    if folder is None:
+def _check_resume(out: Path, cfg: TrainConfig, resume: bool, say: bool) -> Path | None:
+    """The checkpoint to resume from: the newest intact one (damaged newer ones are skipped,
+    each said on stderr when ``say``), None for a fresh run.
+
+    Raises:
+        RunFolderError: a run is there without ``resume``, or its config differs.
+    """
+    has_run = (out / LATEST).exists() or any((out / "checkpoints").glob("step-*"))
+    if not has_run:
         return None
     if not resume:
         raise RunFolderError(f"{out} already holds a run; pass --resume to continue it or "
                              "choose another --out")  # fmt: skip
+    folder, skipped = intact_checkpoint(out)
+    if say:
+        console = Console(stderr=True)
+        for line in skipped:
+            console.print(f"resume: {line}", highlight=False, soft_wrap=True)
+        if folder is None:
+            console.print(f"resume: no intact checkpoint in {out}; training from step 0",
+                          highlight=False, soft_wrap=True)  # fmt: skip
+    if folder is None:
+        return None
     saved = json.loads((folder / "state.json").read_text())
     if saved.get("config_hash") != config_hash(cfg):
         old, new = _flat(saved.get("train_config", {})), _flat(to_dict(cfg))
@@ -288,7 +308,9 @@ def train(
         meta["ema"] = ema
     start, saved = 0, None
     recent: list[float] = []  # the last 10 losses: final_loss is their mean, across a resume
-    folder = _check_resume(out, cfg, resume)
+    if info.is_main:
+        remove_stale(out)  # temp checkpoint folders and .part files a kill left behind
+    folder = _check_resume(out, cfg, resume, say=info.is_main)
     if folder is not None:
         state = load_checkpoint(folder, objective, optimizer)
         start, saved = int(state["step"]), state.get("precision")
@@ -435,15 +457,30 @@ class _MetricsLog:
         if not enabled:
             return
         out.mkdir(parents=True, exist_ok=True)
-        rows = self._rows()
-        kept = [r for r in rows if r["step"] <= start]
-        if len(kept) != len(rows) or not self.path.exists():
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        kept = [r for r in self._rows() if r["step"] <= start]
+        # rewritten whole (atomically): rows past the resumed step and a partial last line go
+        with atomic_target(self.path) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
 
     def _rows(self) -> list[dict[str, Any]]:
+        """The logged rows; a partial last line (a kill mid-write) is dropped and said, a
+        damaged line before it is an error naming the file and line."""
         if not self.path.exists():
             return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        lines = [ln for ln in self.path.read_text().splitlines() if ln.strip()]
+        rows = []
+        for i, line in enumerate(lines):
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                if i < len(lines) - 1:
+                    raise CheckpointError(
+                        f"{self.path}: line {i + 1} is not JSON; the log is "
+                        "damaged (move it away to resume)"
+                    ) from None
+                Console(stderr=True).print(f"resume: dropped a partial last line of {self.path}",
+                                           highlight=False, soft_wrap=True)  # fmt: skip
+        return rows
 
     def write(self, row: dict[str, Any]) -> None:
         if self.enabled:

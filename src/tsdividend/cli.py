@@ -290,12 +290,16 @@ def run(
 @clean_errors
 def report(
     out: Annotated[Path, typer.Argument(help="Study folder (holds results.sqlite).")],
+    to: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the report here (e.g. the study folder is read-only)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Rebuild report.md, report.html and the plots of a study from its results store."""
     from tsdividend.report import build_report
 
-    files = build_report(out)
+    files = build_report(to, study_dir=out) if to is not None else build_report(out)
     if json_out:
         print_json({"kind": "report", **{k: str(v) for k, v in files.items()}})
     err.print(f"report -> {files['markdown']} and {files['html']}")
@@ -313,7 +317,7 @@ def results(
     path = out / "results.sqlite"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: is {out} a study folder?")
-    with ResultStore(path) as store:
+    with ResultStore(path, readonly=True) as store:
         emit_rows(store.rows(), json_out)
 
 

@@ -13,7 +13,7 @@ ROOT = Path(tsdividend.__file__).parent
 # exempt; ``report`` may read the torch-free task registry (it names each task's headline).
 LAYERS = (
     {"errors"},
-    {"config", "registry", "atomic", "device", "schedules"},
+    {"config", "registry", "atomic", "device", "schedules", "lock"},
     {"data", "metrics", "results"},
     {"synth", "stats"},
     {"augment", "tokenizer"},

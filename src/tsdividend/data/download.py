@@ -83,6 +83,8 @@ def fetch(
         size, sha = table[rel]
         dest = root / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
+        for stale in dest.parent.glob(f".{dest.name}.*.part"):  # a killed earlier download's
+            stale.unlink(missing_ok=True)
         if is_aeon_file(rel) and _copy_from_aeon(rel, dest, sha):
             _say(progress, f"[{i}/{len(todo)}] {rel}: copied from the installed aeon")
             continue

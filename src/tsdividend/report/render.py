@@ -200,6 +200,7 @@ def build_report(
     store_path: Path | None = None,
     meta: dict | None = None,
     n_boot: int = 2000,
+    study_dir: Path | None = None,
 ) -> dict[str, Path]:
     """Write ``report.md``, a self-contained ``report.html`` (plots inlined; CSV tables linked),
     ``plots/*.png`` and ``tables/*.csv`` into ``out_dir``.
@@ -214,6 +215,9 @@ def build_report(
             ``out_dir/report_meta.json`` and reused when a later call gives none (so
             ``tsdividend report DIR`` keeps the command, config and machine of the run).
         n_boot: bootstrap replicates of every interval.
+        study_dir: the study folder to read (store, ``study.json``, encoders, an earlier report's
+            meta) when the report goes elsewhere (``report --out``: a read-only study folder);
+            default ``out_dir``.
 
     Returns:
         name -> path of every written file: ``markdown``, ``html``, ``meta``, one key per plot
@@ -223,17 +227,19 @@ def build_report(
         FileNotFoundError: when the store does not exist.
     """
     out_dir = Path(out_dir)
-    store_path = Path(store_path) if store_path is not None else out_dir / "results.sqlite"
+    src = Path(study_dir) if study_dir is not None else out_dir
+    store_path = Path(store_path) if store_path is not None else src / "results.sqlite"
     if not store_path.is_file():
         raise FileNotFoundError(f"no results store at {store_path}; run `tsdividend run` first")
-    with ResultStore(store_path) as store:
+    with ResultStore(store_path, readonly=True) as store:
         rows = store.rows()
     meta_path = out_dir / META_FILE
     fresh = meta is not None
     if meta is None:
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        earlier = meta_path if meta_path.is_file() else src / META_FILE
+        meta = json.loads(earlier.read_text()) if earlier.is_file() else {}
     meta = dict(meta)
-    study = out_dir / "study.json"
+    study = src / "study.json"
     recorded = json.loads(study.read_text()) if study.is_file() else {}
     if "machine" not in meta and "machine" in recorded:  # the run's own, written at its start
         meta.update({k: recorded[k] for k in ("machine", "git") if k in recorded})
@@ -271,7 +277,7 @@ def build_report(
     blocks += sections.classical(an)
     blocks += sections.ranks(an, plot_dir, files)
     blocks += sections.convergence_section(an)
-    blocks += sections.pretraining(an, out_dir, plot_dir, files)
+    blocks += sections.pretraining(an, src, plot_dir, files)
     blocks += _tables(an, out_dir / "tables", files)
     blocks += _provenance(meta, versions)
 

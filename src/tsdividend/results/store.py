@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+import sys
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from tsdividend.atomic import storage_error
+from tsdividend.errors import StorageError
 from tsdividend.results.row import ResultRow
+
+T = TypeVar("T")
 
 KEY = ("study", "encoder_id", "task", "dataset", "regime", "seed", "metric")
 CELL = ("study", "encoder_id", "task", "dataset", "regime", "seed")
@@ -36,21 +43,80 @@ CREATE TABLE IF NOT EXISTS cells (
 """
 
 
+LOCK_WAIT_ENV = "TSDIVIDEND_LOCK_WAIT"  # seconds a locked store is waited on (default 60)
+_BUSY = ("locked", "busy")
+
+
+def writable(folder: Path) -> bool:
+    """True when this process may create files in ``folder``."""
+    return os.access(folder, os.W_OK)
+
+
 class ResultStore:
-    """Rows of a study in ``path`` (created if missing).
+    """Rows of a study in ``path`` (created if missing, unless ``readonly``).
+
+    A store locked by another program is waited on (a line on stderr says so) for
+    ``$TSDIVIDEND_LOCK_WAIT`` seconds (60), then a :class:`StorageError` names it; every other
+    SQLite failure (unwritable folder, full disk) is a :class:`StorageError` naming the file.
 
     Args:
         path: the SQLite file (e.g. ``OUT/results.sqlite``).
+        readonly: open for reading only (``results``, ``report``): it must exist, nothing is
+            written; in a folder this process cannot write (where WAL's ``-shm`` file cannot be
+            made) the file is opened immutable.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = sqlite3.connect(self.path, timeout=60.0)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=NORMAL")
-        self._con.executescript(_SCHEMA)
-        self._add_missing_columns()
+        self.readonly = readonly
+        self._said_wait = False
+        if readonly:
+            if not self.path.is_file():
+                raise FileNotFoundError(f"{self.path} not found: is {self.path.parent} a study "
+                                        "folder?")  # fmt: skip
+            # WAL readers need a -shm file next to the store; where it cannot be made, read the
+            # file as immutable (nothing can write there anyway)
+            mode = "mode=ro" if writable(self.path.parent) else "immutable=1"
+            self._con = self._retry(lambda: sqlite3.connect(
+                f"file:{self.path.resolve()}?{mode}", uri=True, timeout=1.0))  # fmt: skip
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise storage_error(e, self.path) from None
+            self._con = self._retry(lambda: sqlite3.connect(self.path, timeout=1.0))
+            self._retry(lambda: self._con.execute("PRAGMA journal_mode=WAL"))
+            self._con.execute("PRAGMA synchronous=NORMAL")
+            self._retry(lambda: self._con.executescript(_SCHEMA))
+            self._retry(self._add_missing_columns)
+        self._have = [r[1] for r in self._retry(
+            lambda: self._con.execute("PRAGMA table_info(results)").fetchall())]  # fmt: skip
+
+    def _retry(self, fn: Callable[[], T]) -> T:
+        """``fn()``, waiting while another program holds the store's lock (bounded, said once);
+        SQLite failures become :class:`StorageError` naming the file."""
+        limit = float(os.environ.get(LOCK_WAIT_ENV, "60"))
+        start = time.monotonic()
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as e:
+                text = str(e)
+                if not any(b in text for b in _BUSY):
+                    raise StorageError(
+                        f"results store {self.path}: {text} (check that the "
+                        "folder is writable and the disk has space)"
+                    ) from None
+                if not self._said_wait:
+                    print(f"waiting for {self.path}: locked by another program (up to "
+                          f"{limit:.0f} s)", file=sys.stderr, flush=True)  # fmt: skip
+                    self._said_wait = True
+                waited = time.monotonic() - start
+                if waited >= limit:
+                    raise StorageError(f"results store {self.path} stayed locked by another "
+                                       f"program for {waited:.0f} s; close it and retry (or set "
+                                       f"{LOCK_WAIT_ENV})") from None  # fmt: skip
+                time.sleep(0.2)
 
     def _add_missing_columns(self) -> None:
         """A store written before a ResultRow field existed gets that column (NULL in old rows),
@@ -89,25 +155,33 @@ class ResultStore:
             if key in keys:
                 raise ValueError(f"two rows share the key {dict(zip(KEY, key, strict=True))}")
             keys.add(key)
-        with self._con:  # one transaction
-            try:
-                self._con.execute(
-                    f"INSERT INTO cells ({', '.join(CELL)}) VALUES ({', '.join('?' * len(CELL))})",
-                    [cell[k] for k in CELL],
+        if self.readonly:
+            raise ValueError(f"{self.path} was opened read-only")
+
+        def write() -> None:
+            with self._con:  # one transaction
+                try:
+                    self._con.execute(
+                        f"INSERT INTO cells ({', '.join(CELL)}) "
+                        f"VALUES ({', '.join('?' * len(CELL))})",
+                        [cell[k] for k in CELL],
+                    )
+                except sqlite3.IntegrityError:
+                    raise ValueError(f"cell {cell} is already in {self.path}") from None
+                self._con.executemany(
+                    f"INSERT INTO results ({', '.join(_FIELDS)}) "
+                    f"VALUES ({', '.join('?' * len(_FIELDS))})",
+                    [self._encode(r) for r in rows],
                 )
-            except sqlite3.IntegrityError:
-                raise ValueError(f"cell {cell} is already in {self.path}") from None
-            self._con.executemany(
-                f"INSERT INTO results ({', '.join(_FIELDS)}) "
-                f"VALUES ({', '.join('?' * len(_FIELDS))})",
-                [self._encode(r) for r in rows],
-            )
+
+        self._retry(write)
 
     def has_cell(self, cell: dict[str, Any]) -> bool:
         """True when ``cell`` (the CELL fields) was completed earlier."""
         where = " AND ".join(f"{k} = ?" for k in CELL)
-        cur = self._con.execute(f"SELECT 1 FROM cells WHERE {where}", [cell[k] for k in CELL])
-        return cur.fetchone() is not None
+        return self._retry(lambda: self._con.execute(
+            f"SELECT 1 FROM cells WHERE {where}", [cell[k] for k in CELL]).fetchone()
+        ) is not None  # fmt: skip
 
     def rows(self, **filters: Any) -> list[ResultRow]:
         """Every row matching ``field=value`` filters, in insertion order."""
@@ -115,14 +189,16 @@ class ResultStore:
         if unknown:
             raise ValueError(f"unknown filter field(s) {sorted(unknown)}; valid: {_FIELDS}")
         where = " AND ".join(f"{k} = ?" for k in filters) or "1"
-        cur = self._con.execute(
-            f"SELECT {', '.join(_FIELDS)} FROM results WHERE {where} ORDER BY rowid",
-            list(filters.values()),
-        )
-        return [self._decode(r) for r in cur.fetchall()]
+        cols = [n for n in _FIELDS if n in self._have]  # a read-only old store lacks new ones
+        found = self._retry(lambda: self._con.execute(
+            f"SELECT {', '.join(cols)} FROM results WHERE {where} ORDER BY rowid",
+            list(filters.values())).fetchall())  # fmt: skip
+        return [self._decode(dict(zip(cols, r, strict=True))) for r in found]
 
     def __len__(self) -> int:
-        return int(self._con.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+        return int(
+            self._retry(lambda: self._con.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+        )
 
     @staticmethod
     def _encode(row: ResultRow) -> list[Any]:
@@ -132,8 +208,7 @@ class ResultStore:
         return [data[n] for n in _FIELDS]
 
     @staticmethod
-    def _decode(values: Iterable[Any]) -> ResultRow:
-        data = dict(zip(_FIELDS, values, strict=True))
+    def _decode(data: dict[str, Any]) -> ResultRow:
         data["extra"] = json.loads(data["extra"])
         data["higher_is_better"] = bool(data["higher_is_better"])
         return ResultRow(**data)

@@ -33,6 +33,7 @@ from tsdividend.atomic import write_json
 from tsdividend.config import to_dict
 from tsdividend.data import resolve_data_dir
 from tsdividend.errors import InputError
+from tsdividend.lock import FolderLock
 from tsdividend.report.provenance import provenance_info
 from tsdividend.results.store import ResultStore
 from tsdividend.study.executors import EXECUTORS, make_executor
@@ -102,11 +103,23 @@ def run_study(
 
     Returns:
         Path of the results store.
+
+    Raises:
+        FolderBusyError: another ``run`` writes into ``out`` (the folder's writer lock).
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor {executor!r} unknown; valid: {list(EXECUTORS)}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with FolderLock(out, "run"):
+        return _run_study(spec, Path(out), executor, data_dir, progress, workers, strict)
+
+
+def _run_study(
+    spec: StudySpec, out: Path, executor: str, data_dir: str | Path | None, progress: bool,
+    workers: int | None, strict: bool,
+) -> Path:  # fmt: skip
+    """The body of :func:`run_study` (the folder lock held)."""
+    for stale in out.glob(".*.part"):  # temp files of a killed run's writes (we own the folder)
+        stale.unlink(missing_ok=True)
     data = str(data_dir) if data_dir is not None else None
     pretrain, evals = expand_grid(spec, out, data)
     missing = unavailable_datasets((e.cell["dataset"] for e in evals), data)

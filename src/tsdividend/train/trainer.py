@@ -34,6 +34,7 @@ from tsdividend.config import HASH_OMIT_DEFAULT, config_hash, to_dict
 from tsdividend.encoder import Encoder, EncoderConfig
 from tsdividend.encoder.layers import Block
 from tsdividend.errors import InputError
+from tsdividend.lock import FolderLock
 from tsdividend.objectives import Batch, Objective, build_objective
 from tsdividend.schedules import warmup_cosine
 from tsdividend.train.checkpoint import (
@@ -281,10 +282,22 @@ def train(
 ) -> TrainResult:
     """Pretrain ``cfg.objective`` on THE encoder and write checkpoints + the encoder to ``out``.
 
-    Under ``torchrun`` every process calls this; rank 0 writes files and shows progress.
+    Under ``torchrun`` every process calls this; rank 0 holds the folder's writer lock
+    (:class:`~tsdividend.lock.FolderLock`: a second writer is refused), writes files and shows
+    progress.
+
+    Raises:
+        FolderBusyError: another process writes into ``out``.
     """
-    out = Path(out)
     info = init_distributed(cfg.device)
+    with FolderLock(out, "pretrain") if info.is_main else nullcontext():
+        return _train(cfg, Path(out), info, resume, progress)
+
+
+def _train(
+    cfg: TrainConfig, out: Path, info: DistInfo, resume: bool, progress: bool
+) -> TrainResult:
+    """The body of :func:`train` (the folder lock held)."""
     n_shards = info.world * cfg.grad_accum
     if cfg.batch_size % n_shards:
         raise ValueError(f"batch_size={cfg.batch_size} is not divisible by {n_shards} shards")

@@ -107,7 +107,7 @@ def test_unequal_lengths_and_pandas_inputs() -> None:
     [
         (np.ones((3, 20), complex), "Complex data not supported"),
         (np.array(["2020-01-01"] * 20, "datetime64[D]").reshape(1, 20), "datetimes"),
-        (np.array([["a"] * 20]), "non-numeric"),
+        (np.array([["a"] * 20]), "is not numeric"),
         (np.ones((3, 0)), "0 feature"),
         (np.ones(20), "Reshape your data"),
         ([], "empty"),

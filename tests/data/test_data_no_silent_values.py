@@ -20,7 +20,7 @@ TINY = EncoderConfig(depth=1, d_model=16, n_heads=2)
         (lambda: from_numpy(np.full((2, 20), 1e39)), "beyond float32's range"),
         (lambda: to_collection(np.full((2, 20), -1e39)), "beyond float32's range"),
         (lambda: from_numpy(np.ones((2, 20), complex)), "Complex data not supported"),
-        (lambda: from_numpy(np.array(["a"] * 20)[None]), "non-numeric"),
+        (lambda: from_numpy(np.array(["a"] * 20)[None]), "is not numeric"),
         (lambda: from_pandas(pd.DataFrame()), "the DataFrame is empty"),
         (lambda: from_numpy(np.ones((2, 0, 20))), "holds no value"),
     ],

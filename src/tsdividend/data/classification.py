@@ -68,6 +68,7 @@ def read_ts(path: Path) -> Part:
     cases = list(X)
     if len(cases) == 0:
         raise DataError(f"{path}: no cases after @data")
+    check_ts_header(path, lines, cases, y)
     if y is None or len(y) != len(cases):
         raise DataError(f"{path}: expected one class label per case (@classLabel true)")
     C = cases[0].shape[0]
@@ -76,6 +77,63 @@ def read_ts(path: Path) -> Part:
     for i, case in enumerate(cases):
         values[i, :, : case.shape[1]] = case
     return Part(path, values, [str(v) for v in y], _ts_case_lines(lines, len(cases)))
+
+
+def ts_header(lines: list[str]) -> dict[str, list[str]]:
+    """The ``@tag value...`` lines before ``@data`` (tags lower-cased)."""
+    tags: dict[str, list[str]] = {}
+    for line in lines:
+        text = line.strip()
+        if text.lower() == "@data":
+            break
+        if text.startswith("@"):
+            tag, *values = text.split()
+            tags[tag[1:].lower()] = values
+    return tags
+
+
+def check_ts_header(path: Path, lines: list[str], cases: list[np.ndarray], y: object) -> None:
+    """The body of a ``.ts`` file must agree with its header: ``@dimensions`` (and
+    ``@univariate``), ``@classLabel`` (declared labels only, or none), ``@equalLength`` and
+    ``@seriesLength``.
+
+    Raises:
+        DataError: naming the file, the case's 1-based line, the header tag and both values.
+    """
+    tags = ts_header(lines)
+    where = _ts_case_lines(lines, len(cases))
+
+    def flag(name: str) -> bool | None:
+        values = tags.get(name)
+        return None if not values else values[0].lower() == "true"
+
+    dims = tags.get("dimensions")
+    expected = int(dims[0]) if dims and dims[0].isdigit() else (1 if flag("univariate") else None)
+    for i, case in enumerate(cases):
+        if expected is not None and case.shape[0] != expected:
+            tag = "@dimensions" if dims else "@univariate true"
+            raise DataError(
+                f"{path}: line {where[i]}: case has {case.shape[0]} dimension(s), "
+                f"the header says {tag} {expected if dims else ''}".rstrip()
+            )
+    lengths = [c.shape[1] for c in cases]
+    if flag("equallength"):
+        n = tags.get("serieslength")
+        target = int(n[0]) if n and n[0].isdigit() else lengths[0]
+        bad = next((i for i, m in enumerate(lengths) if m != target), None)
+        if bad is not None:
+            raise DataError(f"{path}: line {where[bad]}: case has {lengths[bad]} steps, the "
+                            f"header says @equalLength true (length {target})")  # fmt: skip
+    declared = tags.get("classlabel")
+    if declared and declared[0].lower() == "true" and y is not None:
+        allowed = set(declared[1:])
+        folded = {a.lower() for a in allowed}  # archive files differ in case (Standing/standing)
+        for i, label in enumerate(np.asarray(y).tolist()):
+            if allowed and str(label).lower() not in folded:
+                raise DataError(f"{path}: line {where[i]}: class label {label!r} is not among "
+                                f"@classLabel {sorted(allowed)}")  # fmt: skip
+    if declared and declared[0].lower() == "false" and y is not None:
+        raise DataError(f"{path}: the header says @classLabel false but cases carry labels")
 
 
 def _ts_case_lines(lines: list[str], n_cases: int) -> list[int]:

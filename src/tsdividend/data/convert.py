@@ -172,7 +172,11 @@ def _checked_array(x: object, name: str) -> np.ndarray:
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as e:
-            raise DataTypeError(f"{name} holds non-numeric values ({arr.dtype}): {e}") from None
+            idx = next((i for i in np.ndindex(arr.shape) if not _is_float(arr[i])), None)
+            cell = arr[idx].item() if idx is not None and isinstance(arr[idx], np.generic) else (
+                arr[idx] if idx is not None else None)  # fmt: skip
+            where = f"X{list(idx)} = {cell!r}" if idx is not None else f"a {arr.dtype} value"
+            raise DataTypeError(f"{name}: {where} is not numeric ({e})") from None
     return arr
 
 

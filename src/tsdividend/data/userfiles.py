@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tsdividend.data.classification import read_ucr_tsv
+from tsdividend.data.classification import check_ts_header, read_ucr_tsv
 from tsdividend.data.convert import from_numpy, from_pandas, to_collection
 from tsdividend.data.dataset import DataError, Dataset, to_masked
 from tsdividend.data.parsing import read_lines
@@ -66,7 +66,7 @@ def read_collection(
 def _read_ts(path: Path) -> Dataset:
     from aeon.datasets import load_from_ts_file
 
-    read_lines(path)  # rejects empty files with a clear message
+    lines = read_lines(path)  # rejects empty files with a clear message
     try:
         X, y = load_from_ts_file(str(path))
     except Exception as e:  # aeon raises IOError/ValueError/IndexError on malformed files
@@ -74,6 +74,7 @@ def _read_ts(path: Path) -> Dataset:
     cases = list(X)
     if not cases:
         raise DataError(f"{path}: no cases after @data")
+    check_ts_header(path, lines, cases, y)
     data = to_collection(cases, name=str(path))
     if y is None:
         return data

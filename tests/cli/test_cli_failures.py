@@ -1,4 +1,4 @@
-"""The error contract (docs/cli.md): every expected failure is one line naming the file, field or
+"""The error contract (docs/reliability.md): every expected failure is one line naming the file, field or
 value, exit status 2; the library raises the package's ValueError / OSError subclasses."""
 
 from __future__ import annotations

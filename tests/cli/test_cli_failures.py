@@ -1,5 +1,6 @@
-"""The error contract (docs/reliability.md): every expected failure is one line naming the file, field or
-value, exit status 2; the library raises the package's ValueError / OSError subclasses."""
+"""The error contract (docs/reliability.md): every expected failure is one line naming the file,
+field or value, exit status 2; the library raises the package's ValueError / OSError
+subclasses."""
 
 from __future__ import annotations
 

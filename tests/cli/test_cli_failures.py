@@ -152,3 +152,26 @@ def test_library_errors_are_the_packages_value_and_os_errors(run_folder, tmp_pat
     with pytest.raises(InputError):
         evaluate(folder, "clustering", "ucr/GunPoint")
     assert issubclass(InputError, ValueError) and issubclass(StorageError, OSError)
+
+
+def test_a_study_whose_store_another_program_locks(tmp_path, tiny_study, monkeypatch) -> None:
+    import sqlite3
+
+    out = tmp_path / "out"
+    assert (
+        runner.invoke(app, ["run", "--config", str(tiny_study), "--out", str(out)]).exit_code == 0
+    )
+    (out / "results.sqlite").unlink()  # a fresh store that another program holds
+    other = sqlite3.connect(out / "results.sqlite")
+    other.execute("BEGIN EXCLUSIVE")
+    other.execute("CREATE TABLE held (x)")
+    monkeypatch.setenv("TSDIVIDEND_LOCK_WAIT", "1")
+    try:
+        res = runner.invoke(app, ["run", "--config", str(tiny_study), "--out", str(out)])
+    finally:
+        other.rollback()
+        other.close()
+    assert res.exit_code == 2, res.output
+    errors = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "stayed locked by another program" in errors[0]
+    assert "waiting for" in res.output

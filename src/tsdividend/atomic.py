@@ -8,6 +8,7 @@ with ``os.replace``, which is atomic on POSIX and Windows within one file system
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -73,6 +74,15 @@ def storage_error(e: OSError, path: str | Path) -> StorageError:
     }.get(e.errno or 0, "")
     reason = (e.strerror or str(e)) + (f" ({hint})" if hint else "")
     return StorageError(f"cannot write {path}: {reason}", reason)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (downloads, shards, checkpoints, weights)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_json(dest: str | Path, obj: Any) -> None:

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tsdividend.atomic import atomic_target
+from tsdividend.atomic import atomic_target, file_sha256
 from tsdividend.data import bundled
 from tsdividend.data.catalog import catalog_files, parse_name, resolve_data_dir
 from tsdividend.data.dataset import DataError
@@ -26,15 +26,6 @@ from tsdividend.data.sources import is_aeon_file, source_for, unfetchable_reason
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60.0
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 digest of a file, read in chunks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def fetch(
@@ -96,7 +87,7 @@ def fetch(
 
 
 def _verified(path: Path, sha: str) -> bool:
-    return path.is_file() and sha256_of(path) == sha
+    return path.is_file() and file_sha256(path) == sha
 
 
 def _say(progress: bool, msg: str) -> None:
@@ -110,7 +101,7 @@ def _copy_from_aeon(rel: str, dest: Path, sha: str) -> bool:
     if data is None:
         return False
     src = data / Path(rel).parent.name / Path(rel).name
-    if not src.is_file() or sha256_of(src) != sha:
+    if not src.is_file() or file_sha256(src) != sha:
         return False
     with atomic_target(dest) as tmp:
         shutil.copyfile(src, tmp)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
-import hashlib
 import json
 import multiprocessing
 from collections import OrderedDict
@@ -39,7 +38,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 
 from tsdividend import __version__
-from tsdividend.atomic import atomic_target, write_json
+from tsdividend.atomic import atomic_target, file_sha256, write_json
 from tsdividend.config import to_dict
 from tsdividend.synth.corpus import SynthCorpus, univariate_samples
 from tsdividend.synth.generate import resolve_config
@@ -83,14 +82,6 @@ def shard_name(shard: int) -> str:
     return f"shard-{shard:05d}.parquet"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _list_array(arrays: list[np.ndarray], dtype: pa.DataType) -> pa.Array:
     offsets = np.concatenate([[0], np.cumsum([a.size for a in arrays])]).astype(np.int32)
     flat = np.concatenate([a.ravel() for a in arrays]) if arrays else np.zeros(0)
@@ -130,7 +121,7 @@ def _make_shard(
     dest = Path(out) / shard_name(shard)
     with atomic_target(dest) as tmp:
         pq.write_table(pa.table(columns), tmp, compression="zstd")
-        sha, size = _sha256(tmp), tmp.stat().st_size
+        sha, size = file_sha256(tmp), tmp.stat().st_size
     return {
         "shard": shard,
         "file": dest.name,
@@ -242,7 +233,7 @@ def write_shards(
     done = {
         e["shard"]: e
         for e in manifest["shards"]
-        if (out / e["file"]).exists() and _sha256(out / e["file"]) == e["sha256"]
+        if (out / e["file"]).exists() and file_sha256(out / e["file"]) == e["sha256"]
     }
     n_shards = -(-n // shard_size)
     todo = [k for k in range(n_shards) if k not in done]
@@ -312,7 +303,7 @@ def read_shards(
         )
     for entry in sorted(manifest["shards"], key=lambda e: e["shard"]):
         file = folder / entry["file"]
-        if verify and _sha256(file) != entry["sha256"]:
+        if verify and file_sha256(file) != entry["sha256"]:
             raise ValueError(
                 f"{file} does not match its sha256 in the manifest; rerun write_shards"
             )
@@ -392,7 +383,7 @@ class ShardCorpus:
         file = self.folder / entry["file"]
         if not file.exists():
             raise FileNotFoundError(f"{file} (listed in {self.folder / MANIFEST}) is missing")
-        if self._verify and _sha256(file) != entry["sha256"]:
+        if self._verify and file_sha256(file) != entry["sha256"]:
             raise ValueError(f"{file} does not match its sha256 in the manifest; rerun synth")
         table = pq.read_table(file, columns=["n_channels", "length", "values"])
         chans, lens = table.column("n_channels").to_numpy(), table.column("length").to_numpy()

@@ -19,12 +19,10 @@ returns the model. The factory contract (docs/protocols.md, "External encoders")
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +30,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from tsdividend import __version__
+from tsdividend.atomic import file_sha256
 from tsdividend.config import config_hash
 from tsdividend.encoder.adapter import TOKEN_METHODS, TokenEncoder, WindowTokens
 from tsdividend.encoder.embedder import Embedder
@@ -204,7 +203,7 @@ class ExternalEncoder:
     def _weights_id(self) -> dict[str, str]:
         if self.weights is None:
             return {}
-        return {"weights_sha256": hashlib.sha256(Path(self.weights).read_bytes()).hexdigest()}
+        return {"weights_sha256": file_sha256(self.weights)}
 
     def row_fields(self) -> dict[str, Any]:
         """The encoder-describing fields of a result row (see the class docstring)."""

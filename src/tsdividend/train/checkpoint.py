@@ -20,7 +20,6 @@ seeds every step from (seed, step, rank) and all schedules are pure functions of
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -31,7 +30,13 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import Tensor, nn
 
-from tsdividend.atomic import apply_umask, atomic_target, storage_error, write_json
+from tsdividend.atomic import (
+    apply_umask,
+    atomic_target,
+    file_sha256,
+    storage_error,
+    write_json,
+)
 from tsdividend.encoder.embedder import ENCODER_META, ENCODER_WEIGHTS
 from tsdividend.errors import InputError
 
@@ -203,14 +208,6 @@ def remove_stale(out: Path) -> list[Path]:
         else:
             path.unlink(missing_ok=True)
     return stale
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_checkpoint(

@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # headless: the report is built on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 # (x, mean, ci_low, ci_high) of one point of a curve or one bar.
 Point = tuple[float | str, float, float, float]
@@ -161,6 +162,35 @@ def curves(
         ax.set_title(name)
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=8, loc="best")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def score_curves(
+    panels: Mapping[str, tuple[str, Mapping[str, Sequence[tuple[float, float]]],
+                               Mapping[str, float]]],
+    title: str,
+    path: Path,
+) -> Path:  # fmt: skip
+    """One panel per task: a line per objective of score vs samples (log x), and dashed
+    horizontal levels (baselines, classical references) labelled in the legend."""
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.2), squeeze=False)
+    for ax, (name, (ylabel, lines, levels)) in zip(axes[0], panels.items(), strict=True):
+        for label, pts in lines.items():
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        xs = sorted({p[0] for pts in lines.values() for p in pts})
+        for i, (label, value) in enumerate(levels.items()):
+            shade = plt.cm.Greys(0.45 + 0.5 * i / max(len(levels), 1))
+            ax.axhline(value, ls="--", lw=1.1, color=shade, label=f"{label} {value:.3g}")
+        ax.set_xscale("log")
+        ax.set_xticks(xs, [f"{v:,.0f}" for v in xs], rotation=30)
+        ax.xaxis.set_minor_formatter(NullFormatter())  # only the measured budgets are labelled
+        ax.set_xlabel("pretraining samples (steps x batch)")
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
     fig.suptitle(title)
     return _save(fig, path)
 

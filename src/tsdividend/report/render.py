@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tsdividend.report import sections
+from tsdividend.report import compute, sections
 from tsdividend.report.document import Block, Code, Heading, Link, Para, Table, to_html, to_markdown
 from tsdividend.report.pretraining import convergence
 from tsdividend.report.provenance import provenance_info
@@ -274,6 +274,7 @@ def build_report(
     blocks += sections.plane(an, plot_dir, files)
     for field in sections.CURVES:
         blocks += sections.curves(an, field, plot_dir, files)
+    blocks += compute.section(an, plot_dir, files)
     blocks += sections.classical(an)
     blocks += sections.ranks(an, plot_dir, files)
     blocks += sections.convergence_section(an)

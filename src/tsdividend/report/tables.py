@@ -68,6 +68,7 @@ class EncoderInfo:
     depth: int | None
     pretrain_data: str | None
     pretrain_size: int | None
+    pretrain_samples: int | None = None
 
 
 def encoder_infos(rows: Sequence[ResultRow]) -> dict[str, EncoderInfo]:
@@ -76,13 +77,15 @@ def encoder_infos(rows: Sequence[ResultRow]) -> dict[str, EncoderInfo]:
     for r in rows:
         if r.init == "pretrained" and r.encoder_id not in out:
             size = r.pretrain_size
+            samples = r.pretrain_samples
             out[r.encoder_id] = EncoderInfo(r.encoder_id, r.objective or r.encoder_id,
                                             r.tokenizer, r.depth, r.pretrain_data,
-                                            None if size is None else int(size))  # fmt: skip
+                                            None if size is None else int(size),
+                                            None if samples is None else int(samples))  # fmt: skip
     return out
 
 
-VARIANT_FIELDS = ("tokenizer", "depth", "pretrain_data", "pretrain_size")
+VARIANT_FIELDS = ("tokenizer", "depth", "pretrain_data", "pretrain_size", "pretrain_samples")
 
 
 def varying_fields(infos: dict[str, EncoderInfo]) -> list[str]:
@@ -105,7 +108,14 @@ def encoder_label(info: EncoderInfo, fields: Sequence[str]) -> str:
     parts = [info.objective]
     for f in fields:
         v = getattr(info, f)
-        parts.append({"depth": f"d{v}", "pretrain_size": f"n={v}"}.get(f, str(v)))
+        if f == "depth":
+            parts.append(f"d{v}")
+        elif f == "pretrain_size":
+            parts.append(f"n={v}")
+        elif f == "pretrain_samples" and isinstance(v, int):
+            parts.append(f"{v:,} samples")
+        else:
+            parts.append(str(v))
     return " ".join(parts)
 
 

@@ -104,17 +104,18 @@ def expand_grid(
             for source in spec.pretrain_sources:
                 for size in spec.sizes():
                     for seed in spec.seeds:
-                        cfg = spec.train_config(objective, tok, depth, source, size, seed,
-                                                data_dir)  # fmt: skip
-                        key = config_hash(cfg)
-                        job = PretrainJob(key, f"{objective}-{key}", cfg,
-                                          str(out / "encoders" / key), size,
-                                          spec.nproc_per_node)  # fmt: skip
-                        if key in pretrain:
-                            continue
-                        pretrain[key] = job
-                        evals += cells(job.encoder_id, seed, init="pretrained",
-                                       encoder_dir=job.folder, needs=key)  # fmt: skip
+                        for steps in spec.steps_axis():
+                            cfg = spec.train_config(objective, tok, depth, source, size, seed,
+                                                    data_dir, steps=steps)  # fmt: skip
+                            key = config_hash(cfg)
+                            job = PretrainJob(key, f"{objective}-{key}", cfg,
+                                              str(out / "encoders" / key), size,
+                                              spec.nproc_per_node)  # fmt: skip
+                            if key in pretrain:
+                                continue
+                            pretrain[key] = job
+                            evals += cells(job.encoder_id, seed, init="pretrained",
+                                           encoder_dir=job.folder, needs=key)  # fmt: skip
     for tok, depth in archs:
         for seed in spec.seeds:
             for init in BASELINE_OF.values():

@@ -105,6 +105,9 @@ class StudySpec:
         objective_optim: objective -> fields of its ``OptimConfig`` over ``train``'s (e.g. the
             seed paper's per-objective learning rates).
         eval: task -> fields of its ``<Task>Config`` (``regime`` is set by the grid).
+        budgets: pretraining budgets in optimizer steps (a grid axis: every objective is
+            pretrained once per budget, at ``train.batch_size``; the report draws each task's
+            score against the samples seen); empty = ``train.steps``.
         encoders: external encoders evaluated beside the objectives (TOML ``[[encoders]]``
             tables with ``name`` and ``factory = "pkg.module:factory"``;
             :mod:`tsdividend.tasks.external`): every task, dataset, regime and seed of the grid,
@@ -130,6 +133,7 @@ class StudySpec:
     objective_optim: dict[str, Any] = field(default_factory=dict)
     eval: dict[str, Any] = field(default_factory=dict)
     encoders: tuple[dict[str, Any], ...] = ()
+    budgets: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -166,13 +170,21 @@ class StudySpec:
                         f"{list(self.objectives)} with a table value"
                     )
         check_int("nproc_per_node", self.nproc_per_node, 1)
+        for budget in self.budgets:
+            check_int("budgets", budget, 1)
+        if len(set(self.budgets)) != len(self.budgets):
+            raise ConfigError(f"budgets has duplicates: {list(self.budgets)}")
+        if self.budgets and "steps" in flatten_overrides(self.train):
+            raise ConfigError("set the budgets axis or train.steps, not both")
         self._check_encoders()
         self._check_train_table()
         for objective in self.objectives:  # every cell resolves now, not mid-study
             for tok in self.tokenizers:
                 for depth in self.depths:
                     for source in self.pretrain_sources:
-                        self.train_config(objective, tok, depth, source, self.sizes()[0], 0)
+                        for steps in self.steps_axis():
+                            self.train_config(objective, tok, depth, source, self.sizes()[0], 0,
+                                              steps=steps)  # fmt: skip
         for task in dict.fromkeys([*self.tasks, *self.eval]):
             for regime in TASKS.get(task).regimes:
                 self.eval_config(task, regime)  # validates the overrides now, not mid-study
@@ -254,9 +266,13 @@ class StudySpec:
     def regimes_for(self, task: str) -> tuple[str, ...]:
         return tuple(self.task_regimes.get(task, self.regimes))
 
+    def steps_axis(self) -> tuple[int | None, ...]:
+        """The pretraining budgets (steps) of the grid; ``(None,)`` = ``train.steps`` alone."""
+        return self.budgets or (None,)
+
     def train_config(
         self, objective: str, tokenizer: str, depth: int, source: str, size: int, seed: int,
-        data_dir: str | None = None,
+        data_dir: str | None = None, *, steps: int | None = None,
     ) -> TrainConfig:  # fmt: skip
         """The resolved :class:`TrainConfig` of one pretraining cell (its hash is the cache key).
 
@@ -276,6 +292,7 @@ class StudySpec:
             "objective_options": dict(self.objective_options.get(objective, {})),
             "grad_accum": self.nproc_per_node,
             "data.data_dir": None if source == "synthetic" else data_dir,
+            **({"steps": steps} if steps is not None else {}),
         }  # fmt: skip
         try:
             cfg = override(TrainConfig(), {**STUDY_TRAIN_DEFAULTS, **flat, **cell})

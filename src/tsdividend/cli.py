@@ -233,7 +233,7 @@ def baseline(
 def run(
     preset: Annotated[
         str | None,
-        typer.Option(help="quick | paper | depth | origin | scale | gpu; default quick."),
+        typer.Option(help="quick | paper | depth | origin | scale | budget | gpu; default quick."),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="Study TOML file (instead of --preset).")

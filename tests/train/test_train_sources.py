@@ -119,3 +119,55 @@ def test_reading_later_shards_never_reloads_the_first(stored: str, tmp_path) -> 
     shard0.write_bytes(shard0.read_bytes()[:-8] + b"\0" * 8)
     for lo in (16, 24, 32):
         assert corpus.univariate(np.arange(lo, lo + 8)).shape == (8, 64)
+
+
+def test_run_ahead_keeps_order_raises_errors_and_stops_when_closed() -> None:
+    import threading
+    import time
+
+    from tsdividend.train.sources import run_ahead
+
+    assert list(run_ahead(range(50), depth=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise ValueError("bad batch 2")
+
+    it = run_ahead(broken())
+    assert next(it) == 1
+    with pytest.raises(ValueError, match="bad batch 2"):
+        next(it)
+    before = threading.active_count()
+    endless = run_ahead(iter(int, 1))  # never ends
+    next(endless)
+    endless.close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= before  # the producer thread ended
+
+
+def test_periodic_sampler_cache_is_bounded_by_bytes_and_exact() -> None:
+    import numpy as np
+
+    from tsdividend.synth import lines
+
+    calls = []
+
+    class Big:
+        def __init__(self, n: int) -> None:
+            self.nbytes = n
+
+    cache = lines.BytesLRU(lambda k: calls.append(k) or Big(40), limit=100)
+    for k in (1, 2, 1, 3, 1):  # 3 entries exceed 100 bytes: the least recent (2) goes
+        cache(k)
+    assert calls == [1, 2, 3] and cache._bytes == 80
+    cache(2)
+    assert calls == [1, 2, 3, 2]
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    from tsdividend.synth.kernelsynth import sample_kernelsynth
+
+    a = [sample_kernelsynth(rng_a, 100) for _ in range(50)]
+    lines.periodic_sampler.cache_clear()
+    b = [sample_kernelsynth(rng_b, 100) for _ in range(50)]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))  # cached = fresh

@@ -17,10 +17,12 @@ data-parallel ranks together see exactly the single-process global batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from queue import Full, Queue
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -31,6 +33,8 @@ from tsdividend.data.family import family_of
 from tsdividend.data.sampler import RULES, WindowFilter
 from tsdividend.synth.corpus import SeriesCache, SynthCorpus
 from tsdividend.synth.shards import ShardCorpus
+
+T = TypeVar("T")
 
 SOURCES = ("synthetic", "real", "mix")
 
@@ -332,3 +336,45 @@ class ShardStream(torch.utils.data.IterableDataset):
                 torch.from_numpy(np.stack([p[0] for p in parts])),
                 torch.from_numpy(np.stack([p[1] for p in parts])),
             )
+
+
+def run_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """``items`` in order, prepared up to ``depth`` ahead by a daemon thread.
+
+    With ``--workers 0`` the batches of a step are generated while the previous step trains:
+    generation is NumPy and the model's step runs in torch ops that release the GIL, so the two
+    overlap without a worker process (whose start and memory cost more on small machines). The
+    values and their order are those of ``items`` (batches are pure functions of (seed, step,
+    shard)); an error raised while preparing is raised here; closing the iterator stops the
+    thread.
+    """
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(("item", item), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(("end", None))
+        except BaseException as e:  # handed to the consumer, raised in its thread
+            queue.put(("error", e))
+
+    thread = threading.Thread(target=produce, name="tsdividend-data", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()

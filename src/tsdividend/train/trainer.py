@@ -56,7 +56,7 @@ from tsdividend.train.precision import (
     seconds_per_call,
 )
 from tsdividend.train.progress import TrainProgress
-from tsdividend.train.sources import DataConfig, PretrainSource, ShardStream
+from tsdividend.train.sources import DataConfig, PretrainSource, ShardStream, run_ahead
 
 
 class TrainingError(RuntimeError):
@@ -353,7 +353,8 @@ def _train(
     bar = TrainProgress(cfg.objective, start, cfg.steps, enabled=progress and info.is_main,
                         batch_size=cfg.batch_size)  # fmt: skip
     t_first, n_timed, data_wait = None, 0, 0.0
-    batches = iter(loader)
+    # workers 0: a thread prepares the next batches while a step trains (same batches, in order)
+    batches = iter(loader) if cfg.data.workers else run_ahead(loader)
     with bar:
         for step in range(start, cfg.steps):
             t_wait = time.perf_counter()

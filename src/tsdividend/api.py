@@ -188,7 +188,7 @@ def embed(
     from tsdividend.atomic import atomic_target
     from tsdividend.data.userfiles import read_collection
     from tsdividend.estimators import resolve_encoder
-    from tsdividend.tasks.probe import embed_series
+    from tsdividend.tasks.probe import embed_series, fit_embedder
 
     out = Path(output)
     if out.suffix.lower() not in (".npy", ".parquet"):
@@ -196,9 +196,7 @@ def embed(
     start = time.perf_counter()
     data = read_collection(input, id_col=id_col, time_col=time_col)
     embedder = resolve_encoder(encoder).embedder(seed, device=device, batch_size=batch_size)
-    fit = getattr(embedder, "fit", None)
-    if callable(fit):  # a feature extractor with data-dependent parameters: fitted on the input
-        fit(data.X, data.mask)
+    fit_embedder(embedder, data.X, data.mask)  # a feature extractor is fitted on the input
     parts = []
     n = len(data.X)
     for i in range(0, n, EMBED_CHUNK):

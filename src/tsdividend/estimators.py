@@ -33,19 +33,18 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from tsdividend.atomic import atomic_target, write_json
 from tsdividend.config import override
 from tsdividend.data import Dataset, from_numpy, to_collection
 from tsdividend.device import pick_device
 from tsdividend.encoder import EncoderConfig
 from tsdividend.encoder.embedder import read_config
-from tsdividend.encoder.saved import CARD, PRETRAINED_META, model_card, save_weights
-from tsdividend.pretrained import load_pretrained, save_encoder, study_rows
+from tsdividend.encoder.saved import PRETRAINED_META, save_weights
+from tsdividend.pretrained import load_pretrained, save_encoder
 from tsdividend.tasks.base import EncoderLike, EncoderUnderTest
 from tsdividend.tasks.classification_config import ClassificationConfig
 from tsdividend.tasks.classification_finetune import WindowedClassifier, _predict, finetune
 from tsdividend.tasks.external import EXTERNAL_PREFIX, ExternalEncoder
-from tsdividend.tasks.probe import embed_series, split_windows
+from tsdividend.tasks.probe import embed_series, fit_embedder, split_windows
 from tsdividend.tasks.probe_fit import TrainedProbe, train_probe
 
 __all__ = ["EncoderClassifier", "EncoderTransformer", "resolve_encoder"]
@@ -136,9 +135,7 @@ class EncoderTransformer(TransformerMixin, BaseEstimator):
         """Build the encoder (and fit a feature extractor's data-dependent parameters on X)."""
         data = _series(self, X, reset=True)
         self._build()
-        fit = getattr(self.embedder_, "fit", None)
-        if callable(fit):
-            fit(data.X, data.mask)
+        fit_embedder(self.embedder_, data.X, data.mask)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -232,9 +229,7 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         if cfg.regime == "probe":
             self.embedder_ = self.encoder_.embedder(self.seed, device=self.device,
                                                     batch_size=self.batch_size)  # fmt: skip
-            fit = getattr(self.embedder_, "fit", None)
-            if callable(fit):
-                fit(data.X, data.mask)
+            fit_embedder(self.embedder_, data.X, data.mask)
             Z = embed_series(self.embedder_, data.X, data.mask, self.embedder_.max_length)
             self.probe_: TrainedProbe = train_probe(
                 Z, ids, classifier=cfg.classifier, grid=cfg.c_grid, max_folds=cfg.probe_folds,
@@ -249,45 +244,43 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
             self.n_channels_ = train.n_channels
         return self
 
-    def _scores(self, X: Any) -> np.ndarray:
-        """(N, classes) probabilities of the fitted model."""
+    def _embeddings(self, X: Any) -> np.ndarray:
+        """The probe's input: the frozen embeddings of ``X``."""
         data = _series(self, X, reset=False)
+        return embed_series(self.embedder_, data.X, data.mask, self.embedder_.max_length)
+
+    def _windows(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fine-tuned model's input: ``X`` windowed (and its mask), on the model's device."""
+        data = _series(self, X, reset=False)
+        Xw, mw = split_windows(data.X, data.mask, self.model_.encoder.max_length)
+        dev = next(self.model_.parameters()).device
+        return torch.from_numpy(Xw).to(dev), torch.from_numpy(mw).to(dev)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels (the values given to ``fit``)."""
+        check_is_fitted(self, "classes_")
         if self.regime == "probe":
-            Z = embed_series(self.embedder_, data.X, data.mask, self.embedder_.max_length)
+            return self.classes_[self.probe_.predict(self._embeddings(X))]
+        return self.classes_[_predict(self.model_, *self._windows(X), self.batch_size)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(N, classes) probabilities, columns in ``classes_`` order (the probe: logistic)."""
+        check_is_fitted(self, "classes_")
+        if self.regime == "probe":
+            Z = self._embeddings(X)
             proba = self.probe_.predict_proba(Z)
             if proba.shape[1] == len(self.classes_):
                 return proba
             full = np.zeros((len(Z), len(self.classes_)))  # one training class
             full[:, self.probe_.constant or 0] = 1.0
             return full
-        Xw, mw = split_windows(data.X, data.mask, self.model_.encoder.max_length)
-        dev = next(self.model_.parameters()).device
-        x, m = torch.from_numpy(Xw).to(dev), torch.from_numpy(mw).to(dev)
+        x, m = self._windows(X)
         self.model_.eval()
         with torch.inference_mode():
             out = [torch.softmax(self.model_(x[i : i + self.batch_size],
                                              m[i : i + self.batch_size]).float(), -1)
                    for i in range(0, len(x), self.batch_size)]  # fmt: skip
         return torch.cat(out).cpu().numpy()
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Class labels (the values given to ``fit``)."""
-        check_is_fitted(self, "classes_")
-        if self.regime == "probe":
-            data = _series(self, X, reset=False)
-            Z = embed_series(self.embedder_, data.X, data.mask, self.embedder_.max_length)
-            return self.classes_[self.probe_.predict(Z)]
-        data = _series(self, X, reset=False)
-        Xw, mw = split_windows(data.X, data.mask, self.model_.encoder.max_length)
-        dev = next(self.model_.parameters()).device
-        ids = _predict(self.model_, torch.from_numpy(Xw).to(dev), torch.from_numpy(mw).to(dev),
-                       self.batch_size)  # fmt: skip
-        return self.classes_[ids]
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """(N, classes) probabilities, columns in ``classes_`` order (the probe: logistic)."""
-        check_is_fitted(self, "classes_")
-        return self._scores(X)
 
     def save_pretrained(self, folder: str | Path) -> Path:
         """The fitted classifier: the encoder (fine-tuned weights for ``regime="finetune"``) as
@@ -301,22 +294,20 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
             "classes_dtype": self.classes_.dtype.str,
             "seed": self.seed,
         }
+        module = None
         if self.regime == "probe":
-            save_encoder(self.encoder_, folder, seed=self.seed)
             info.update(C=self.probe_.C, selection=self.probe_.selection,
                         constant=self.probe_.constant)  # fmt: skip
             tensors = probe_tensors(self.probe_)
         else:
-            save_encoder(self.encoder_, folder, seed=self.seed, module=self.model_.encoder)
+            module = self.model_.encoder  # the fine-tuned weights replace the encoder's
             info["n_channels"] = self.n_channels_
             tensors = {k: v.detach().contiguous().cpu()
                        for k, v in self.model_.head.state_dict().items()}  # fmt: skip
+        save_encoder(self.encoder_, folder, seed=self.seed, module=module,
+                     extra={"kind": "classifier", "classifier": info})  # fmt: skip
         if tensors:
             save_weights(folder, tensors, CLASSIFIER_WEIGHTS)
-        meta = {**read_config(folder), "kind": "classifier", "classifier": info}
-        write_json(folder / PRETRAINED_META, meta)
-        with atomic_target(folder / CARD) as tmp:
-            tmp.write_text(model_card(meta, study_rows(self.encoder_)))
         return folder
 
     @classmethod

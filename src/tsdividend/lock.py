@@ -66,7 +66,7 @@ class FolderLock:
         fh.seek(0)
         fh.truncate()
         fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "what": self.what,
-                             "command": " ".join(sys.argv[:1] + sys.argv[1:])[:300],
+                             "command": " ".join(sys.argv)[:300],
                              "since": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")  # fmt: skip
         fh.flush()
         self._fh = fh

@@ -38,6 +38,7 @@ def _state(module: nn.Module) -> dict[str, Any]:
 def save_encoder(
     encoder: EncoderLike, folder: str | Path, *, seed: int = 0,
     rows: list[ResultRow] | None = None, module: nn.Module | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:  # fmt: skip
     """Write ``encoder`` (the weights :meth:`build` gives for ``seed``, or ``module``'s, e.g. a
     fine-tuned copy) as ``config.json`` + ``model.safetensors`` + ``README.md``.
@@ -49,6 +50,7 @@ def save_encoder(
         seed: init draw of a random encoder (a pretrained one ignores it).
         rows: result rows for the card (default: the study's, found from a study folder).
         module: the weights to save instead of ``encoder.build(seed)``.
+        extra: more ``config.json`` fields (a classifier's ``kind`` and ``classifier``).
 
     Returns:
         The folder.
@@ -73,6 +75,7 @@ def save_encoder(
     else:
         raise TypeError(f"cannot save a {type(encoder).__name__}: save_encoder takes THE encoder "
                         "or an external encoder")  # fmt: skip
+    meta.update(extra or {})
     return write_pretrained(folder, meta, state, rows if rows is not None else study_rows(encoder))
 
 

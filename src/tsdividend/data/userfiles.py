@@ -47,13 +47,8 @@ def read_collection(
             raise DataError(f"{path}: cannot read without unpickling ({e})") from None
         return to_collection(arr, name=name)
     if suffix in (".csv", ".parquet"):
-        try:
-            df = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-        except (ValueError, OSError, pd.errors.ParserError) as e:
-            raise DataError(f"{path}: cannot read as {suffix[1:]}: {e}") from None
-        if df.empty:
-            raise DataError(f"{path}: no rows")
-        return from_pandas(df, id_col=id_col, time_col=time_col, label_col=label_col, name=name)
+        return from_pandas(read_frame(path), id_col=id_col, time_col=time_col,
+                           label_col=label_col, name=name)  # fmt: skip
     if suffix == ".tsv":
         part = read_ucr_tsv(path)
         return from_numpy(part.values, part.labels, name=name)
@@ -146,19 +141,25 @@ def load_user_dataset(ref: str, task: str | None = None, *, min_length: int = 16
         raise FileNotFoundError(f"{path} not found (dataset {ref!r})")
     if kind == "classification":
         return _classification(ref, path, opts, min_length)
-    frame = _frame(path)
+    frame = read_frame(path)
     if kind == "forecasting":
         return _forecasting(ref, path, frame, opts)
     return _anomaly(ref, path, frame, opts)
 
 
-def _frame(path: Path) -> pd.DataFrame:
-    if path.suffix.lower() not in (".csv", ".parquet"):
-        raise DataError(f"{path}: forecasting and anomaly data are read from .csv or .parquet")
+def read_frame(path: Path) -> pd.DataFrame:
+    """A ``.csv`` (header row) or ``.parquet`` file as a non-empty DataFrame.
+
+    Raises:
+        DataError: another suffix, an unreadable file, or no rows (naming the file).
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise DataError(f"{path}: tables are read from .csv or .parquet, not {suffix or 'this'}")
     try:
-        df = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+        df = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
     except (ValueError, OSError, pd.errors.ParserError) as e:
-        raise DataError(f"{path}: cannot read: {e}") from None
+        raise DataError(f"{path}: cannot read as {suffix[1:]}: {e}") from None
     if df.empty:
         raise DataError(f"{path}: no rows")
     return df
@@ -187,7 +188,7 @@ def _numeric(path: Path, df: pd.DataFrame, cols: list[str]) -> np.ndarray:
 def _classification(ref: str, path: Path, opts: dict[str, str], min_length: int) -> Dataset:
     label = opts.get("label", "label")
     if path.suffix.lower() in (".csv", ".parquet"):
-        df = _frame(path)
+        df = read_frame(path)
         split_col = opts.get("split")
         split = _column(path, df, split_col, "split").astype(str) if split_col else None
         body = df.drop(columns=[split_col]) if split_col else df

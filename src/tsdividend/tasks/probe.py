@@ -178,12 +178,18 @@ def embed_dataset(
     """
     start = time.perf_counter()
     embedder = encoder.embedder(seed, device=device, batch_size=batch_size)
-    fit = getattr(embedder, "fit", None)
-    if callable(fit):
-        idx = dataset.splits.get("train", np.arange(len(dataset.X)))
-        fit(dataset.X[idx], dataset.mask[idx])
+    idx = dataset.splits.get("train", np.arange(len(dataset.X)))
+    fit_embedder(embedder, dataset.X[idx], dataset.mask[idx])
     Z = embed_series(embedder, dataset.X, dataset.mask, embedder.max_length)
     return Embeddings(Z, time.perf_counter() - start)
+
+
+def fit_embedder(embedder: EmbedderLike, X: np.ndarray, mask: np.ndarray) -> None:
+    """Fit the data-dependent parameters of an embedder that has a ``fit(X, mask)`` method (a
+    feature extractor such as MiniRocket; unlabelled); neural encoders have none."""
+    fit = getattr(embedder, "fit", None)
+    if callable(fit):
+        fit(X, mask)
 
 
 def base_metric(name: str) -> str:
